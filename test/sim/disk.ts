@@ -1,0 +1,78 @@
+// One peer's simulated disk: hard state, latest snapshot and the log entries after it. It survives crashes;
+// everything else a peer holds does not. A restart reads PersistedState back from here.
+import type { Entry, HardState, PersistedState, Snapshot } from '../../src/raft/types.ts';
+
+export class Disk {
+  hardState: HardState = { term: 0, vote: 0, commit: 0 };
+  snapshot: Snapshot | undefined;
+  /** Contiguous entries; entries[0].index === this.snapIndex() + 1. */
+  entries: Entry[] = [];
+
+  static from(ps: PersistedState): Disk {
+    const d = new Disk();
+    d.hardState = { ...ps.hardState };
+    d.snapshot = ps.snapshot;
+    d.entries = ps.entries.filter((e) => e.index > d.snapIndex());
+    return d;
+  }
+
+  snapIndex(): number {
+    return this.snapshot?.meta.index ?? 0;
+  }
+
+  lastIndex(): number {
+    return this.snapIndex() + this.entries.length;
+  }
+
+  term(i: number): number | undefined {
+    const s = this.snapIndex();
+    if (i === s) return this.snapshot?.meta.term ?? 0;
+    if (i < s || i > this.lastIndex()) return undefined;
+    return this.entries[i - s - 1]!.term;
+  }
+
+  /**
+   * A snapshot received from the leader: it replaces the log. Entries after it are kept only when the disk has
+   * the snapshot's last entry with the same term (then they are consistent with it).
+   */
+  installSnapshot(snap: Snapshot): void {
+    const keep = this.term(snap.meta.index) === snap.meta.term ? this.entries.filter((e) => e.index > snap.meta.index) : [];
+    this.snapshot = snap;
+    this.entries = keep;
+  }
+
+  /** Our own snapshot (compaction): drop the entries it covers. */
+  compact(snap: Snapshot): void {
+    if (snap.meta.index <= this.snapIndex()) return;
+    this.entries = this.entries.filter((e) => e.index > snap.meta.index);
+    this.snapshot = snap;
+  }
+
+  /**
+   * Writes entries: the first one replaces any stored entry at or after its index. Entries at or below the
+   * snapshot index are skipped. Returns false (writing nothing) when they would leave a gap.
+   */
+  append(ents: readonly Entry[]): boolean {
+    if (ents.length === 0) return true;
+    const s = this.snapIndex();
+    let from = 0;
+    while (from < ents.length && ents[from]!.index <= s) from++;
+    if (from === ents.length) return true;
+    const first = ents[from]!.index;
+    if (first > this.lastIndex() + 1) return false;
+    this.entries.length = first - s - 1;
+    for (let i = from; i < ents.length; i++) this.entries.push(ents[i]!);
+    return true;
+  }
+
+  /** What a restarting peer reads back; the application state is the snapshot's, so applied = its index. */
+  load(): PersistedState {
+    const ps: PersistedState = {
+      hardState: { ...this.hardState },
+      entries: this.entries.slice(),
+      applied: this.snapIndex(),
+    };
+    if (this.snapshot) ps.snapshot = this.snapshot;
+    return ps;
+  }
+}
