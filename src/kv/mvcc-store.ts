@@ -1,0 +1,354 @@
+// The multi-version store: a sorted key index, each key's full write history, and the store revision.
+//
+// Every write of a key appends a KeyRecord; a deletion appends a tombstone (version 0) that ends the key's
+// generation. Reading "at revision R" takes, per key, the last record with modRevision <= R. The store also
+// remembers which keys each revision touched (in write order) so that watches can replay history without
+// scanning every key. Nothing here does I/O or looks at the clock: the same writes give the same store.
+
+import { EMPTY_BYTES, fromKeyString, type KeyBounds, type KeyString } from './bytes.ts';
+import { KvError } from './errors.ts';
+import { NO_LEASE, type KeyValue, type KvEvent, type LeaseId, type Revision } from './types.ts';
+
+/** One write of one key. A tombstone (the key was deleted) has version 0 and createRevision 0. */
+export interface KeyRecord {
+  readonly modRevision: Revision;
+  /** Position of this write inside its revision (etcd's sub-revision): orders one revision's events. */
+  readonly sub: number;
+  readonly createRevision: Revision;
+  readonly version: number;
+  readonly value: Uint8Array;
+  readonly lease: LeaseId;
+}
+
+export function isTombstone(record: KeyRecord): boolean {
+  return record.version === 0;
+}
+
+/** All surviving records of one key, oldest first. */
+export class KeyHistory {
+  readonly records: KeyRecord[] = [];
+
+  constructor(
+    readonly key: KeyString,
+    readonly keyBytes: Uint8Array,
+  ) {}
+
+  latest(): KeyRecord | undefined {
+    return this.records[this.records.length - 1];
+  }
+
+  /** Index of the last record with modRevision <= revision, or -1. */
+  indexAt(revision: Revision): number {
+    const records = this.records;
+    // Fast path: most reads are at the current revision.
+    const last = records.length - 1;
+    if (last >= 0 && records[last]!.modRevision <= revision) return last;
+    let lo = 0;
+    let hi = last; // answer is in [-1, hi - 1] here
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (records[mid]!.modRevision <= revision) {
+        found = mid;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return found;
+  }
+
+  /** The key's live record at the revision, or undefined if it did not exist then. */
+  liveAt(revision: Revision): KeyRecord | undefined {
+    const record = this.records[this.indexAt(revision)];
+    return record === undefined || isTombstone(record) ? undefined : record;
+  }
+
+  toKeyValue(record: KeyRecord): KeyValue {
+    return {
+      key: this.keyBytes,
+      createRevision: record.createRevision,
+      modRevision: record.modRevision,
+      version: record.version,
+      value: record.value,
+      lease: record.lease,
+    };
+  }
+}
+
+/** Read access needed by range, txn compares and watch replay. */
+export interface MvccReadView {
+  readonly currentRevision: Revision;
+  readonly compactRevision: Revision;
+  liveAt(key: KeyString, revision: Revision): KeyValue | undefined;
+  scan(bounds: KeyBounds, revision: Revision, visit: (history: KeyHistory, record: KeyRecord) => void): void;
+}
+
+export class MvccStore implements MvccReadView {
+  private revision: Revision = 1;
+  /** -1 until the first compaction, as in etcd (so compacting at revision 0 or 1 is accepted once). */
+  private compacted: Revision = -1;
+  private sortedKeys: KeyString[] = [];
+  private readonly histories = new Map<KeyString, KeyHistory>();
+  /** Keys written at each surviving revision, in write (sub-revision) order. */
+  private readonly changes = new Map<Revision, KeyString[]>();
+  private openTxn = false;
+
+  get currentRevision(): Revision {
+    return this.revision;
+  }
+
+  get compactRevision(): Revision {
+    return this.compacted;
+  }
+
+  /** Number of keys with surviving history (live or not yet compacted tombstones). */
+  get indexedKeyCount(): number {
+    return this.sortedKeys.length;
+  }
+
+  /**
+   * Resolves a requested read revision (<= 0 means `latest`) and rejects what cannot be served:
+   * above `latest` -> future revision; below the compaction point -> compacted (at it is fine).
+   */
+  resolveReadRevision(requested: Revision | undefined, latest: Revision = this.revision): Revision {
+    const revision = requested !== undefined && requested > 0 ? requested : latest;
+    if (revision > latest) throw new KvError('futureRevision');
+    if (revision < this.compacted) throw new KvError('compacted');
+    return revision;
+  }
+
+  history(key: KeyString): KeyHistory | undefined {
+    return this.histories.get(key);
+  }
+
+  liveAt(key: KeyString, revision: Revision): KeyValue | undefined {
+    const history = this.histories.get(key);
+    const record = history?.liveAt(revision);
+    return record === undefined ? undefined : history!.toKeyValue(record);
+  }
+
+  /** Visits the keys in bounds that were live at the revision, in key order. Never scans outside bounds. */
+  scan(bounds: KeyBounds, revision: Revision, visit: (history: KeyHistory, record: KeyRecord) => void): void {
+    if (bounds.end === undefined) {
+      const history = this.histories.get(bounds.start);
+      const record = history?.liveAt(revision);
+      if (record !== undefined) visit(history!, record);
+      return;
+    }
+    const keys = this.sortedKeys;
+    for (let i = lowerBound(keys, bounds.start); i < keys.length; i++) {
+      const key = keys[i]!;
+      if (bounds.end !== '' && key >= bounds.end) break;
+      const history = this.histories.get(key)!;
+      const record = history.liveAt(revision);
+      if (record !== undefined) visit(history, record);
+    }
+  }
+
+  /** Every key with surviving history, in key order (snapshots and hashing). */
+  *allHistories(): IterableIterator<KeyHistory> {
+    for (const key of this.sortedKeys) yield this.histories.get(key)!;
+  }
+
+  /**
+   * The events of one revision, in write order, rebuilt from history (watch replay). prevKv is the key's
+   * value at revision - 1 when it existed and survived compaction.
+   */
+  eventsAt(revision: Revision): KvEvent[] {
+    const keys = this.changes.get(revision);
+    if (keys === undefined) return [];
+    const events: KvEvent[] = [];
+    for (const key of keys) {
+      const history = this.histories.get(key)!;
+      const index = history.indexAt(revision);
+      const record = history.records[index]!;
+      const before = history.records[index - 1];
+      const prevKv = before !== undefined && !isTombstone(before) ? history.toKeyValue(before) : undefined;
+      events.push(makeEvent(history, record, prevKv));
+    }
+    return events;
+  }
+
+  /** Starts the single write transaction of the next revision. */
+  beginWrite(): WriteTxn {
+    if (this.openTxn) throw new Error('mvcc: a write transaction is already open');
+    this.openTxn = true;
+    return new WriteTxn(this, this.revision + 1);
+  }
+
+  /**
+   * Drops history that no read at or above `revision` can see: per key, every record older than the one
+   * visible at `revision` (and that one too if it is a tombstone older than `revision`). Records at exactly
+   * `revision` stay, so a watch from the compaction revision still sees that revision's events.
+   */
+  compact(revision: Revision): void {
+    if (revision <= this.compacted) throw new KvError('compacted');
+    if (revision > this.revision) throw new KvError('futureRevision');
+    let removedKeys = false;
+    for (const key of this.sortedKeys) {
+      const history = this.histories.get(key)!;
+      const index = history.indexAt(revision);
+      if (index < 0) continue;
+      const visible = history.records[index]!;
+      const dropThroughVisible = isTombstone(visible) && visible.modRevision < revision;
+      history.records.splice(0, dropThroughVisible ? index + 1 : index);
+      if (history.records.length === 0) {
+        this.histories.delete(key);
+        removedKeys = true;
+      }
+    }
+    if (removedKeys) this.sortedKeys = this.sortedKeys.filter((key) => this.histories.has(key));
+    for (const changed of [...this.changes.keys()]) {
+      if (changed < revision) this.changes.delete(changed);
+    }
+    this.compacted = revision;
+  }
+
+  // ---- used by WriteTxn and snapshot restore -------------------------------------------------------
+
+  /** Appends a record to a key's history, creating the key in the index if needed. */
+  appendRecord(key: KeyString, record: KeyRecord): KeyHistory {
+    let history = this.histories.get(key);
+    if (history === undefined) {
+      history = new KeyHistory(key, fromKeyString(key));
+      this.histories.set(key, history);
+      const at = lowerBound(this.sortedKeys, key);
+      this.sortedKeys.splice(at, 0, key);
+    }
+    const latest = history.latest();
+    if (latest !== undefined && latest.modRevision >= record.modRevision) {
+      throw new Error('mvcc: a key was written twice in one revision');
+    }
+    history.records.push(record);
+    let changed = this.changes.get(record.modRevision);
+    if (changed === undefined) {
+      changed = [];
+      this.changes.set(record.modRevision, changed);
+    }
+    changed.push(key);
+    return history;
+  }
+
+  /** Sets the revisions after a restore; the change lists are re-sorted into sub-revision order. */
+  restoreRevisions(current: Revision, compacted: Revision): void {
+    this.revision = current;
+    this.compacted = compacted;
+    for (const [revision, keys] of this.changes) {
+      keys.sort((a, b) => this.subOf(a, revision) - this.subOf(b, revision));
+    }
+  }
+
+  finishWrite(txn: WriteTxn, wrote: boolean): void {
+    if (!this.openTxn) throw new Error('mvcc: no write transaction is open');
+    this.openTxn = false;
+    if (wrote) this.revision = txn.revision;
+  }
+
+  private subOf(key: KeyString, revision: Revision): number {
+    const history = this.histories.get(key)!;
+    return history.records[history.indexAt(revision)]!.sub;
+  }
+}
+
+/**
+ * The writes of one revision. Reads through `readRevision` see this txn's own writes, as in etcd. A txn
+ * that writes nothing leaves the store revision unchanged.
+ */
+export class WriteTxn {
+  private readonly written: KvEvent[] = [];
+  private ended = false;
+
+  constructor(
+    private readonly store: MvccStore,
+    /** The revision this txn's writes get. */
+    readonly revision: Revision,
+  ) {}
+
+  /** The revision reads inside the txn use: the new one once something was written. */
+  get readRevision(): Revision {
+    return this.written.length > 0 ? this.revision : this.revision - 1;
+  }
+
+  get hasWrites(): boolean {
+    return this.written.length > 0;
+  }
+
+  /** Writes a key; returns its previous live value. The key must not have been written in this txn. */
+  put(key: KeyString, value: Uint8Array, lease: LeaseId): { prev: KeyValue | undefined; kv: KeyValue } {
+    this.assertOpen();
+    const history = this.store.history(key);
+    const before = history?.latest();
+    const prevLive = before !== undefined && !isTombstone(before) ? before : undefined;
+    const record: KeyRecord = {
+      modRevision: this.revision,
+      sub: this.written.length,
+      createRevision: prevLive ? prevLive.createRevision : this.revision,
+      version: prevLive ? prevLive.version + 1 : 1,
+      value,
+      lease,
+    };
+    const written = this.store.appendRecord(key, record);
+    const prev = prevLive ? written.toKeyValue(prevLive) : undefined;
+    const event = makeEvent(written, record, prev);
+    this.written.push(event);
+    return { prev, kv: event.kv };
+  }
+
+  /** Deletes every key in bounds that is live now; returns their values as they were. */
+  deleteRange(bounds: KeyBounds): KeyValue[] {
+    this.assertOpen();
+    const victims: KeyHistory[] = [];
+    this.store.scan(bounds, this.readRevision, (history) => victims.push(history));
+    const deleted: KeyValue[] = [];
+    for (const history of victims) {
+      const prevRecord = history.latest()!;
+      const prev = history.toKeyValue(prevRecord);
+      const tombstone: KeyRecord = {
+        modRevision: this.revision,
+        sub: this.written.length,
+        createRevision: 0,
+        version: 0,
+        value: EMPTY_BYTES,
+        lease: NO_LEASE,
+      };
+      this.store.appendRecord(history.key, tombstone);
+      this.written.push(makeEvent(history, tombstone, prev));
+      deleted.push(prev);
+    }
+    return deleted;
+  }
+
+  /** Ends the txn; returns its events (each with prevKv), empty if nothing was written. */
+  end(): KvEvent[] {
+    this.assertOpen();
+    this.ended = true;
+    this.store.finishWrite(this, this.written.length > 0);
+    return this.written;
+  }
+
+  private assertOpen(): void {
+    if (this.ended) throw new Error('mvcc: write transaction already ended');
+  }
+}
+
+function makeEvent(history: KeyHistory, record: KeyRecord, prevKv: KeyValue | undefined): KvEvent {
+  const kv: KeyValue = isTombstone(record)
+    ? { key: history.keyBytes, createRevision: 0, modRevision: record.modRevision, version: 0, value: EMPTY_BYTES, lease: NO_LEASE }
+    : history.toKeyValue(record);
+  const event: KvEvent = { type: isTombstone(record) ? 'DELETE' : 'PUT', kv };
+  if (prevKv !== undefined) event.prevKv = prevKv;
+  return event;
+}
+
+/** First index whose key is >= key. */
+function lowerBound(keys: readonly KeyString[], key: KeyString): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (keys[mid]! < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
