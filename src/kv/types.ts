@@ -5,7 +5,8 @@
 // Numbers: revisions, versions, counts and TTLs are JS numbers. etcd uses int64 for them; a store would need
 // 2^53 (9e15) writes to lose precision, which we accept. Lease ids are bigint: etcd mints them from the
 // member id in the high bits, so they routinely exceed 2^53. Optional request fields take the proto default
-// (0, false, empty) when absent.
+// (0, false, empty) when absent. Byte arrays in responses and events may share memory with the store:
+// treat them as read-only.
 
 export type Revision = number;
 export type LeaseId = bigint;
