@@ -2,8 +2,8 @@
 // transfers), faults, and the checkers — all driven by one seed, one virtual tick at a time.
 import { RaftNode } from '../../src/raft/raft-node.ts';
 import { SeededRng } from '../../src/raft/rand.ts';
-import { decodeConfChange } from '../../src/raft/confchange.ts';
-import { RaftError, type Config, type Entry, type Message, type NodeId } from '../../src/raft/types.ts';
+import { applyToConfState, decodeConfChange } from '../../src/raft/confchange.ts';
+import { RaftError, type Config, type ConfState, type Entry, type Message, type NodeId } from '../../src/raft/types.ts';
 import { CheckerSet, type Observation, type Violation } from './checkers.ts';
 import { FaultScheduler, type ClusterView, type FaultAction, type FaultMix } from './faults.ts';
 import { CALM_NETWORK, Network } from './network.ts';
@@ -28,7 +28,23 @@ export interface SimOptions {
   /** Length of each chaos phase in ticks (a heal phase follows each). */
   chaosTicks: number;
   traceCapacity: number;
+  /** A deliberate bug, to prove that the checkers catch it (sim.test.ts); never set in normal runs. */
+  inject?: InjectedBug;
 }
+
+export type InjectedBug =
+  /** The network changes the data of some appended entries. */
+  | 'corruptAppend'
+  /** A restarting peer forgets whom it voted for. */
+  | 'forgetVote'
+  /** A crash loses the last entries written (as if the disk had not synced them). */
+  | 'loseTail'
+  /** Read answers come back with an index that is too low. */
+  | 'staleRead'
+  /** Healing does not heal: everything is lost. */
+  | 'deafAfterHeal';
+
+export const INJECTABLE: readonly InjectedBug[] = ['corruptAppend', 'forgetVote', 'loseTail', 'staleRead', 'deafAfterHeal'];
 
 export interface SimStats {
   ticks: number;
@@ -86,7 +102,11 @@ export class Cluster {
   private nextId: number;
   private seq = 0;
   private maxApplied = 0;
-  private readonly retireAt = new Map<NodeId, number>();
+  /** Removed peers to stop: not before `at`, and only once every remaining voter knows the removal is
+   * committed (otherwise they may still need the removed peer's vote — see FINDINGS.md). */
+  private readonly retireAt = new Map<NodeId, { at: number; index: number }>();
+  /** The membership as committed entries define it, in log order. */
+  private committedConf: ConfState = { voters: [], learners: [] };
   private deferred: (() => void)[] = [];
   /** The liveness probe of the current heal phase. */
   private probe: { prefix: string; since: number; lastTry: number; tries: number; done: number } | undefined;
@@ -129,6 +149,7 @@ export class Cluster {
     note: (node, kind, text) => this.trace.add(this.tick, kind, node, text),
     applied: (peer, e, fp) => this.onApplied(peer, e, fp),
     readAnswered: (peer, ctx, index) => {
+      if (this.opts.inject === 'staleRead') index = Math.max(0, index - 3);
       this.stats.readsAnswered++;
       this.trace.add(this.tick, 'read', peer.id, `answered ${ctx} at index ${index}`);
       this.observe({ kind: 'readAnswered', tick: this.tick, node: peer.id, ctx, index });
@@ -186,6 +207,10 @@ export class Cluster {
 
   private send(m: Message): void {
     if (m.type === 'snap') this.stats.snapshotsSent++;
+    if (this.opts.inject === 'corruptAppend' && m.type === 'app' && m.entries.length > 0 && this.opRng.chance(0.05)) {
+      const [first, ...rest] = m.entries;
+      m = { ...m, entries: [{ ...first!, data: stringToBytes('corrupted') }, ...rest] };
+    }
     const outcome = this.net.send(m);
     if (outcome === 'queued') {
       this.trace.msg(this.tick, 'send', m);
@@ -248,9 +273,10 @@ export class Cluster {
       if (e.type === 'confChange') {
         this.stats.confChangesApplied++;
         const cc = decodeConfChange(e.data);
-        this.trace.add(this.tick, 'conf', peer.id, `committed ${cc.type} ${cc.nodeId}`);
+        this.committedConf = applyToConfState(this.committedConf, cc);
+        this.trace.add(this.tick, 'conf', peer.id, `committed ${cc.type} ${cc.nodeId}: voters [${this.committedConf.voters}] learners [${this.committedConf.learners}]`);
         if (cc.type === 'removeNode' && !this.retireAt.has(cc.nodeId) && this.peers.has(cc.nodeId)) {
-          this.retireAt.set(cc.nodeId, this.tick + 5 + this.opRng.int(36));
+          this.retireAt.set(cc.nodeId, { at: this.tick + 5 + this.opRng.int(36), index: e.index });
         }
       }
     }
@@ -305,11 +331,17 @@ export class Cluster {
   private crash(peer: Peer, why: string): void {
     if (!peer.up) return;
     peer.crash();
+    if (this.opts.inject === 'loseTail') {
+      const d = peer.disk;
+      d.entries.length = Math.max(0, d.entries.length - 3);
+      d.hardState.commit = Math.min(d.hardState.commit, d.lastIndex());
+    }
     this.trace.add(this.tick, 'crash', peer.id, why);
   }
 
   private restart(peer: Peer): void {
     if (peer.up || peer.retired) return;
+    if (this.opts.inject === 'forgetVote') peer.disk.hardState.vote = 0;
     this.trace.add(this.tick, 'restart', peer.id, `from disk: term=${peer.disk.hardState.term} commit=${peer.disk.hardState.commit} snap=${peer.disk.snapIndex()} last=${peer.disk.lastIndex()}`);
     this.guard(peer.id, () => {
       peer.start();
@@ -334,6 +366,7 @@ export class Cluster {
         if (a.point === 'idle') this.crash(p, 'idle');
         else {
           p.armedCrash = a.point;
+          p.armedUntil = this.tick + 5;
           this.trace.add(this.tick, 'note', p.id, `will crash ${a.point} of its next Ready`);
         }
         return;
@@ -376,8 +409,13 @@ export class Cluster {
   }
 
   private retireDue(): void {
-    for (const [id, at] of this.retireAt) {
+    for (const [id, { at, index }] of this.retireAt) {
       if (this.tick < at) continue;
+      const informed = this.committedConf.voters.every((v) => {
+        const p = this.peers.get(v);
+        return v === id || !p || p.retired || p.disk.hardState.commit >= index;
+      });
+      if (!informed) continue;
       this.retireAt.delete(id);
       const p = this.peers.get(id);
       if (!p || p.retired) continue;
@@ -393,7 +431,8 @@ export class Cluster {
   private clients(): void {
     const rng = this.clientRng;
     const mix = this.opts.mix;
-    if (rng.chance(mix.proposeRate)) this.propose(`c${++this.seq}`);
+    // Lighter traffic while healed, so that the liveness probe is not stuck behind an ever longer queue.
+    if (rng.chance(this.chaos ? mix.proposeRate : Math.min(mix.proposeRate, 0.1))) this.propose(`c${++this.seq}`);
     if (rng.chance(mix.readRate)) {
       const target = this.pickTarget();
       if (target) {
@@ -431,7 +470,7 @@ export class Cluster {
     this.chaos = false;
     this.faults.reset();
     this.net.healAll();
-    this.net.options = { ...HEAL_NETWORK };
+    this.net.options = this.opts.inject === 'deafAfterHeal' ? { ...HEAL_NETWORK, lossRate: 1 } : { ...HEAL_NETWORK };
     const live = [...this.peers.values()].filter((p) => !p.retired);
     const configs = new Set<string>();
     for (const p of live) if (p.voters.length > 0) configs.add(p.voters.join(','));
@@ -440,7 +479,8 @@ export class Cluster {
     const keepDown = new Set<NodeId>();
     const staysDown = (id: NodeId) => keepDown.has(id) || (this.peers.get(id)?.retired ?? true);
     for (const p of live) {
-      if (p.up || voterSets.length === 0 || !this.opRng.chance(0.3)) continue;
+      // (Not with membership changes about: one still in flight could shrink the configuration.)
+      if (p.up || voterSets.length === 0 || this.opts.mix.confChangeRate > 0 || !this.opRng.chance(0.3)) continue;
       keepDown.add(p.id);
       if (!voterSets.every((vs) => vs.filter((id) => !staysDown(id)).length * 2 > vs.length)) keepDown.delete(p.id);
     }
@@ -509,7 +549,8 @@ export class Cluster {
       this.runDeferred();
     }
     this.runDeferred();
-    for (const p of this.peers.values()) if (p.up && p.armedCrash) this.crash(p, `armed (${p.armedCrash}) but no Ready came`);
+    for (const p of this.peers.values())
+      if (p.up && p.armedCrash && this.tick >= p.armedUntil) this.crash(p, `armed (${p.armedCrash}) but no Ready came`);
     this.observe({ kind: 'tick', tick: this.tick });
   }
 }

@@ -51,7 +51,7 @@ export function makeFaultMix(rng: SeededRng, name: MixName): FaultMix {
     downTicks: [5, 80],
     confChangeRate: 0,
     transferRate: 0,
-    proposeRate: 0.2 + rng.float() * 0.5,
+    proposeRate: 0.1 + rng.float() * 0.4,
     readRate: 0.05 + rng.float() * 0.2,
     snapshotEvery: rng.pick([0, 3, 5, 10, 20]),
     snapshotKeep: rng.pick([0, 1, 3]),

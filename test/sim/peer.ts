@@ -62,6 +62,8 @@ export class Peer {
   retired = false;
   /** Crash at the next Ready, at this point of handling it. */
   armedCrash: CrashPoint | undefined;
+  /** If no Ready comes by this tick, the armed crash happens anyway (idle). */
+  armedUntil = 0;
   incarnation = 0;
   private view: NodeLogView | undefined;
   private lastSnapshot = 0;

@@ -3,7 +3,7 @@
 // a fresh proposal within the liveness bound. A failing seed comes back with its options and trace.
 import { SeededRng } from '../../src/raft/rand.ts';
 import type { Violation } from './checkers.ts';
-import { Cluster, type SimOptions, type SimStats } from './cluster.ts';
+import { Cluster, type InjectedBug, type SimOptions, type SimStats } from './cluster.ts';
 import { MIX_NAMES, makeFaultMix, type FaultCounts, type MixName } from './faults.ts';
 import type { NetworkCounts } from './network.ts';
 
@@ -24,9 +24,11 @@ export interface Overrides {
   nodes?: number;
   ticks?: number;
   mix?: MixName;
+  /** Plant a bug (to see the checkers catch it). */
+  inject?: InjectedBug;
 }
 
-export const DEFAULT_TICKS = 600;
+export const DEFAULT_TICKS = 1000;
 
 export function optionsForSeed(seed: number, over: Overrides = {}): SimOptions {
   // Its own generator (not the cluster's), so that overriding one option does not reshuffle the others.
@@ -35,7 +37,10 @@ export function optionsForSeed(seed: number, over: Overrides = {}): SimOptions {
   const mixName = over.mix ?? rng.pick(MIX_NAMES);
   const mix = makeFaultMix(rng, mixName);
   const both = rng.chance(0.8);
-  return {
+  // One entry per message and one message in flight cannot keep up with the clients: not a liveness bug.
+  const maxSizePerMsg = rng.pick([1, 64, 512, 1 << 20]);
+  const maxInflightMsgs = rng.pick(maxSizePerMsg === 1 ? [4, 256] : [1, 2, 4, 256]);
+  const options: SimOptions = {
     seed,
     nodes,
     ticks: over.ticks ?? DEFAULT_TICKS,
@@ -44,12 +49,14 @@ export function optionsForSeed(seed: number, over: Overrides = {}): SimOptions {
     heartbeatTick: rng.pick([1, 2, 3]),
     preVote: both || rng.chance(0.5),
     checkQuorum: both || rng.chance(0.5),
-    maxInflightMsgs: rng.pick([1, 2, 4, 256]),
-    maxSizePerMsg: rng.pick([1, 64, 512, 1 << 20]),
+    maxInflightMsgs,
+    maxSizePerMsg,
     livenessBound: LIVENESS_BOUND,
     chaosTicks: 120 + rng.int(180),
     traceCapacity: 200,
   };
+  if (over.inject) options.inject = over.inject;
+  return options;
 }
 
 export interface SeedResult {
@@ -104,6 +111,7 @@ export function replayCommand(seed: number, over: Overrides): string {
   if (over.nodes !== undefined) cmd += ` --nodes ${over.nodes}`;
   if (over.ticks !== undefined) cmd += ` --ticks ${over.ticks}`;
   if (over.mix !== undefined) cmd += ` --mix ${over.mix}`;
+  if (over.inject !== undefined) cmd += ` --inject ${over.inject}`;
   return cmd;
 }
 
