@@ -21,7 +21,7 @@ for (const e of entries) {
     target: e.platform === 'browser' ? 'es2022' : 'node20',
     sourcemap: !production,
     minify: production,
-    external: e.external ?? [],
+    external: [...(e.external ?? []), 'classic-level'],
     logLevel: 'warning',
   });
 }

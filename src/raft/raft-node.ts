@@ -252,6 +252,11 @@ export class RaftNode {
 
   // ---------------------------------------------------------------- introspection
 
+  /** The highest index the caller has applied (cheaper than status()). */
+  appliedIndex(): number {
+    return this.applied;
+  }
+
   status(): Status {
     const progress: Status['progress'] = {};
     if (this.role === 'leader') for (const [id, pr] of this.prs) progress[id] = pr.status();

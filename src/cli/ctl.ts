@@ -1,0 +1,108 @@
+// `raftlab ctl`: one request to a running cluster's control API, printed for people (or as JSON).
+import WebSocket from 'ws';
+import type { ControlReply, ControlRequest } from '../api/control-protocol.ts';
+import type { ClusterStatus } from '../cluster/status.ts';
+import { renderStatusTable } from '../cluster/status-table.ts';
+import { stringFlag, UsageError, type Args } from './args.ts';
+
+export async function runCtl(args: Args): Promise<number> {
+  const url = stringFlag(args, 'control', process.env.RAFTLAB_CONTROL ?? 'ws://127.0.0.1:2378');
+  const [command, ...rest] = args.positional;
+  const request = toRequest(command, rest, args);
+  const reply = await send(url, request);
+  if (!reply.ok) {
+    console.error(`Error: ${reply.error.message}`);
+    return 1;
+  }
+  print(request, reply.result, args.flags.get('json') === true);
+  return 0;
+}
+
+function toRequest(command: string | undefined, rest: string[], args: Args): ControlRequest {
+  const need = (n: number, usage: string) => {
+    if (rest.length !== n) throw new UsageError(`usage: raftlab ctl ${usage}`);
+  };
+  const number = (s: string, what: string) => {
+    const n = Number(s);
+    if (!Number.isFinite(n)) throw new UsageError(`${what} must be a number, got ${JSON.stringify(s)}`);
+    return n;
+  };
+  switch (command) {
+    case 'status':
+      return { op: 'status' };
+    case 'kill':
+    case 'restart':
+    case 'pause':
+    case 'resume':
+    case 'isolate':
+    case 'transfer':
+    case 'remove':
+      need(1, `${command} <peer>`);
+      return { op: command, peer: rest[0]! };
+    case 'partition':
+      if (rest.length === 0) throw new UsageError('usage: raftlab ctl partition <peers...> [--oneway]');
+      return { op: 'partition', peers: rest, oneWay: args.flags.get('oneway') === true };
+    case 'drop':
+      need(3, 'drop <from> <to> <percent>');
+      return { op: 'drop', from: rest[0]!, to: rest[1]!, percent: number(rest[2]!, 'percent') };
+    case 'delay':
+      need(3, 'delay <from> <to> <ms>');
+      return { op: 'delay', from: rest[0]!, to: rest[1]!, ms: number(rest[2]!, 'ms') };
+    case 'heal':
+      return { op: 'heal' };
+    case 'add':
+      return { op: 'add' };
+    case 'put':
+      need(2, 'put <key> <value>');
+      return { op: 'put', key: rest[0]!, value: rest[1]! };
+    case 'get':
+      need(1, 'get <key>');
+      return { op: 'get', key: rest[0]! };
+    default:
+      throw new UsageError(`unknown ctl command ${JSON.stringify(command ?? '')}; try raftlab help`);
+  }
+}
+
+function send(url: string, request: ControlRequest): Promise<ControlReply> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    const timer = setTimeout(() => {
+      ws.terminate();
+      reject(new Error(`no answer from ${url} within 30 s`));
+    }, 30_000);
+    ws.on('open', () => ws.send(JSON.stringify({ v: 1, id: 1, ...request })));
+    ws.on('message', (data) => {
+      const msg = JSON.parse(data.toString());
+      if (msg.id !== 1) return;
+      clearTimeout(timer);
+      ws.close();
+      resolve(msg as ControlReply);
+    });
+    ws.on('error', (err) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot reach the control API at ${url} (${err.message}); is \`raftlab up\` running?`));
+    });
+  });
+}
+
+function print(request: ControlRequest, result: unknown, json: boolean): void {
+  if (json) {
+    console.log(JSON.stringify(result, null, 2));
+    return;
+  }
+  switch (request.op) {
+    case 'status':
+      console.log(renderStatusTable(result as ClusterStatus));
+      return;
+    case 'get': {
+      const r = result as { key: string; value: string | null };
+      if (r.value !== null) console.log(`${r.key}\n${r.value}`);
+      return;
+    }
+    case 'add':
+      console.log(`added ${(result as { name: string }).name}`);
+      return;
+    default:
+      console.log('OK');
+  }
+}

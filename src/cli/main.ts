@@ -1,0 +1,52 @@
+// The `raftlab` command: `raftlab up` runs a cluster in this process; `raftlab ctl ...` drives a running one
+// through its control API.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from './args.ts';
+import { runCtl } from './ctl.ts';
+import { runUp } from './up.ts';
+
+const USAGE = `usage:
+  raftlab up [--nodes 3] [--data-dir .raftlab] [--memory] [--port 2379] [--control-port 2378]
+             [--timing etcd|fast] [--snapshot-count 10000]
+  raftlab ctl [--control ws://127.0.0.1:2378] <command>
+    status [--json] | kill <peer> | restart <peer> | pause <peer> | resume <peer> | isolate <peer>
+    partition <peers...> [--oneway] | drop <from> <to> <percent> | delay <from> <to> <ms> | heal
+    transfer <peer> | add | remove <peer> | put <key> <value> | get <key>
+  <peer> is a name like n2, an id, or "leader".`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const args = parseArgs(rest);
+  switch (command) {
+    case 'up':
+      return runUp(args, dashboardDir());
+    case 'ctl':
+      return runCtl(args);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      console.error(`raftlab: unknown command ${JSON.stringify(command)}\n${USAGE}`);
+      return 2;
+  }
+}
+
+/** The dashboard bundle next to this script (dist/dashboard), when it has been built. */
+function dashboardDir(): string | undefined {
+  const candidates = [join(__dirname, 'dashboard'), join(__dirname, '..', '..', 'dist', 'dashboard')];
+  return candidates.find((d) => existsSync(join(d, 'index.html')));
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(`raftlab: ${(err as Error).message ?? err}`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,87 @@
+// `raftlab up`: runs a cluster in this process until Ctrl-C, with the control API and a live status table.
+import { createServer } from 'node:net';
+import { ControlServer } from '../api/control-server.ts';
+import { ClusterManager } from '../cluster/cluster-manager.ts';
+import type { ClusterEvent } from '../cluster/status.ts';
+import { renderStatusTable } from '../cluster/status-table.ts';
+import { intFlag, stringFlag, UsageError, type Args } from './args.ts';
+
+export async function runUp(args: Args, dashboardDir: string | undefined): Promise<number> {
+  const nodes = intFlag(args, 'nodes', 3, 1, 7);
+  const port = intFlag(args, 'port', 2379, 1, 65535);
+  const controlPort = intFlag(args, 'control-port', 2378, 0, 65535);
+  const timing = stringFlag(args, 'timing', 'etcd');
+  if (timing !== 'etcd' && timing !== 'fast') throw new UsageError(`--timing is etcd or fast, got ${JSON.stringify(timing)}`);
+  const memory = args.flags.get('memory') === true;
+  const dataDir = stringFlag(args, 'data-dir', '.raftlab');
+  const snapshotCount = intFlag(args, 'snapshot-count', 10_000, 10, 10_000_000);
+
+  // Fail early, naming the port, rather than half-start a cluster.
+  for (let i = 0; i < nodes; i++) await assertPortFree(port + i, 'client');
+  if (controlPort) await assertPortFree(controlPort, 'control');
+
+  const manager = await ClusterManager.start({ nodes, dataDir, memory, timing, clientPortBase: port, snapshotCount });
+  let control: ControlServer;
+  try {
+    control = await ControlServer.start(manager, { port: controlPort, ...(dashboardDir ? { dashboardDir } : {}) });
+  } catch (err) {
+    await manager.stop();
+    throw err;
+  }
+  await manager.waitForLeader(10_000).catch(() => undefined);
+
+  console.log(`ETCDCTL_ENDPOINTS=${manager.endpoints().join(',')}`);
+  console.log(`control: ${control.url}`);
+  if (dashboardDir) console.log(`dashboard: ${control.dashboardUrl}`);
+  console.log(memory ? 'data: in memory' : `data: ${dataDir}`);
+
+  const stopLive = process.stdout.isTTY ? liveTable(manager) : plainLines(manager);
+  await new Promise<void>((resolve) => {
+    const shutdown = () => resolve();
+    process.once('SIGINT', shutdown);
+    process.once('SIGTERM', shutdown);
+  });
+  stopLive();
+  console.log('\nstopping...');
+  await control.close();
+  await manager.stop();
+  console.log('stopped cleanly');
+  return 0;
+}
+
+function assertPortFree(port: number, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new UsageError(err.code === 'EADDRINUSE' ? `${what} port ${port} on 127.0.0.1 is already in use; stop what uses it or choose another with --${what === 'client' ? 'port' : 'control-port'}` : err.message)),
+    );
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
+  });
+}
+
+/** Redraws the status table in place (a terminal). */
+function liveTable(manager: ClusterManager): () => void {
+  let drawn = 0;
+  const draw = () => {
+    const events = manager.status().events.slice(-5).map(formatEvent);
+    const text = `${renderStatusTable(manager.status())}\n\nrecent events:\n${events.join('\n')}\n(Ctrl-C to stop)`;
+    if (drawn) process.stdout.write(`\x1b[${drawn}A\x1b[J`);
+    process.stdout.write(`${text}\n`);
+    drawn = text.split('\n').length;
+  };
+  const timer = setInterval(draw, 500);
+  draw();
+  return () => clearInterval(timer);
+}
+
+/** Prints events and a status line when something changes (not a terminal: logs, CI). */
+function plainLines(manager: ClusterManager): () => void {
+  console.log(renderStatusTable(manager.status()));
+  const onEvent = (e: ClusterEvent) => console.log(formatEvent(e));
+  manager.on('event', onEvent);
+  return () => manager.off('event', onEvent);
+}
+
+function formatEvent(e: ClusterEvent): string {
+  return `${new Date(e.at).toISOString()} ${e.message}`;
+}

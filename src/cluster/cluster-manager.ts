@@ -1,0 +1,612 @@
+// The cluster manager (main thread): spawns each peer in its own worker thread, carries their messages through
+// the simulated network, kills / restarts / pauses peers, changes membership and streams status. It does no
+// per-entry work beyond routing, so the thread that owns it (the CLI or the VS Code extension host) stays free.
+import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { randomBytes } from 'node:crypto';
+import type { ConfChange, Message, NodeId } from '../raft/types.ts';
+import { TIMING_PRESETS, type FromPeer, type PeerCall, type PeerInit, type PeerStatus, type Timing } from '../node/protocol.ts';
+import { SimulatedNetwork } from './network.ts';
+import { quorumView, type ClusterEvent, type ClusterEventType, type ClusterStatus, type PeerState, type PeerView } from './status.ts';
+import { LatencyWindow } from './latency-window.ts';
+
+export interface ClusterOptions {
+  /** Founding members on a fresh data folder (1 to 7). */
+  nodes?: number;
+  /** Folder holding cluster.json and one LevelDB folder per peer; ignored with memory. */
+  dataDir?: string;
+  memory?: boolean;
+  timing?: Timing | keyof typeof TIMING_PRESETS;
+  /** Peer i serves the etcd API on clientPortBase + i - 1; 0 serves none. */
+  clientPortBase?: number;
+  snapshotCount?: number;
+  catchUpEntries?: number;
+  requestTimeoutMs?: number;
+}
+
+interface MemberRecord {
+  id: NodeId;
+  name: string;
+}
+
+/** cluster.json: who the cluster is, so that a restart brings back the same peers. */
+interface ClusterRecord {
+  clusterId: string;
+  nextId: number;
+  founders: NodeId[];
+  members: MemberRecord[];
+}
+
+interface PeerHandle {
+  member: MemberRecord;
+  state: PeerState;
+  worker: Worker | undefined;
+  status: PeerStatus | undefined;
+  error?: string;
+  calls: Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>;
+}
+
+export class ClusterError extends Error {
+  constructor(
+    message: string,
+    readonly code: string = 'FAILED_PRECONDITION',
+  ) {
+    super(message);
+    this.name = 'ClusterError';
+  }
+}
+
+const MAX_EVENTS = 200;
+const STATUS_INTERVAL_MS = 100; // at most 10 updates a second
+
+export class ClusterManager extends EventEmitter {
+  readonly timing: Timing;
+  readonly clientPortBase: number;
+  private readonly peers = new Map<NodeId, PeerHandle>();
+  private readonly network: SimulatedNetwork;
+  private readonly events: ClusterEvent[] = [];
+  private readonly latency = new LatencyWindow(2000);
+  private nextCallId = 1;
+  private statusTimer: ReturnType<typeof setInterval> | undefined;
+  private statusDirty = true;
+  private running = false;
+  private commitsPerSecond = 0;
+  private lastAppliedSample = { at: 0, applied: 0 };
+
+  private constructor(
+    private record: ClusterRecord,
+    private readonly opts: Required<Omit<ClusterOptions, 'dataDir' | 'timing'>> & { dataDir: string | undefined },
+    timing: Timing,
+  ) {
+    super();
+    this.timing = timing;
+    this.clientPortBase = opts.clientPortBase;
+    this.network = new SimulatedNetwork((to, msgs) => this.deliver(to, msgs));
+  }
+
+  /** Starts a cluster: a fresh one, or the one whose folder `dataDir` already holds. */
+  static async start(options: ClusterOptions = {}): Promise<ClusterManager> {
+    const timing = typeof options.timing === 'object' ? options.timing : TIMING_PRESETS[options.timing ?? 'etcd'];
+    if (!timing || !(timing.heartbeatMs > 0) || !(timing.electionMs > timing.heartbeatMs)) {
+      throw new ClusterError('timing needs heartbeatMs > 0 and electionMs > heartbeatMs', 'INVALID_ARGUMENT');
+    }
+    const nodes = options.nodes ?? 3;
+    if (!Number.isInteger(nodes) || nodes < 1 || nodes > 7) throw new ClusterError(`nodes must be 1 to 7, got ${nodes}`, 'INVALID_ARGUMENT');
+    const memory = options.memory ?? false;
+    const dataDir = memory ? undefined : (options.dataDir ?? '.raftlab');
+    const opts = {
+      nodes,
+      memory,
+      dataDir,
+      clientPortBase: options.clientPortBase ?? 0,
+      snapshotCount: options.snapshotCount ?? 10_000,
+      catchUpEntries: options.catchUpEntries ?? 5_000,
+      requestTimeoutMs: options.requestTimeoutMs ?? Math.max(2000, 5 * timing.electionMs),
+    };
+    const record = await loadOrCreateRecord(dataDir, nodes);
+    const manager = new ClusterManager(record, opts, timing);
+    await manager.startAll();
+    return manager;
+  }
+
+  get clusterId(): string {
+    return this.record.clusterId;
+  }
+
+  /** Client endpoints of the members, in id order. */
+  endpoints(): string[] {
+    if (!this.clientPortBase) return [];
+    return this.record.members.map((m) => `127.0.0.1:${this.clientPort(m.id)}`);
+  }
+
+  clientPort(id: NodeId): number {
+    return this.clientPortBase ? this.clientPortBase + id - 1 : 0;
+  }
+
+  private async startAll(): Promise<void> {
+    this.running = true;
+    this.statusTimer = setInterval(() => this.flushStatus(), STATUS_INTERVAL_MS);
+    const results = await Promise.allSettled(this.record.members.map((m) => this.spawn(m)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      await this.stop();
+      throw failed.reason;
+    }
+    this.addEvent('started', `cluster ${this.clusterId} started with ${this.record.members.length} peers`);
+  }
+
+  // ------------------------------------------------------------------ peers and workers
+
+  private spawn(member: MemberRecord, joining = false): Promise<void> {
+    const existing = this.peers.get(member.id);
+    const handle: PeerHandle = existing ?? { member, state: 'starting', worker: undefined, status: undefined, calls: new Map() };
+    handle.state = 'starting';
+    handle.error = undefined;
+    this.peers.set(member.id, handle);
+    const init: PeerInit = {
+      id: member.id,
+      name: member.name,
+      clusterId: this.record.clusterId,
+      dataDir: this.opts.dataDir === undefined ? undefined : join(this.opts.dataDir, member.name),
+      timing: this.timing,
+      bootstrap: joining || !this.record.founders.includes(member.id) ? 'join' : this.record.founders,
+      snapshotCount: this.opts.snapshotCount,
+      catchUpEntries: this.opts.catchUpEntries,
+      clientPort: this.clientPort(member.id),
+      memberPorts: Object.fromEntries(this.record.members.map((m) => [m.id, this.clientPort(m.id)])),
+      requestTimeoutMs: this.opts.requestTimeoutMs,
+    };
+    const worker = spawnWorker(init);
+    handle.worker = worker;
+    this.statusDirty = true;
+    return new Promise((resolve, reject) => {
+      let started = false;
+      worker.on('message', (msg: FromPeer) => {
+        if (msg.t === 'started') {
+          started = true;
+          handle.state = 'up';
+          this.statusDirty = true;
+          resolve();
+        } else if (msg.t === 'fatal') {
+          handle.error = msg.message;
+          this.addEvent('peerFailed', `${member.name} failed: ${msg.message}`, member.id);
+          if (!started) reject(new ClusterError(msg.message, msg.code));
+          void worker.terminate();
+        } else {
+          this.onPeerMessage(handle, msg);
+        }
+      });
+      worker.on('error', (err) => {
+        handle.error = err.message;
+        if (!started) reject(err);
+        else this.addEvent('peerFailed', `${member.name} crashed: ${err.message}`, member.id);
+      });
+      worker.on('exit', () => {
+        if (handle.worker === worker) {
+          handle.worker = undefined;
+          if (handle.state !== 'removed') handle.state = 'down';
+          for (const call of handle.calls.values()) call.reject(new ClusterError(`${member.name} is down`, 'UNAVAILABLE'));
+          handle.calls.clear();
+          this.statusDirty = true;
+        }
+        if (!started) reject(new ClusterError(handle.error ?? `${member.name} exited while starting`));
+      });
+    });
+  }
+
+  private onPeerMessage(handle: PeerHandle, msg: FromPeer): void {
+    switch (msg.t) {
+      case 'raft':
+        this.network.route(handle.member.id, msg.msgs);
+        return;
+      case 'result': {
+        const call = handle.calls.get(msg.id);
+        if (!call) return;
+        handle.calls.delete(msg.id);
+        if (msg.ok) call.resolve(msg.value);
+        else call.reject(new ClusterError(msg.error.message, msg.error.code));
+        return;
+      }
+      case 'status':
+        this.onPeerStatus(handle, msg.status);
+        return;
+      case 'applied':
+        if (msg.latencyMs !== undefined) this.latency.add(msg.latencyMs);
+        return;
+    }
+  }
+
+  private onPeerStatus(handle: PeerHandle, next: PeerStatus): void {
+    const prev = handle.status;
+    handle.status = next;
+    this.statusDirty = true;
+    const id = handle.member.id;
+    const name = handle.member.name;
+    const r = next.raft;
+    if (prev && r.term > prev.raft.term) this.addEvent('termChanged', `${name} moved to term ${r.term}`, id, r.term);
+    if (prev?.raft.role !== r.role) {
+      if (r.role === 'leader') this.addEvent('leaderElected', `${name} is the leader of term ${r.term}`, id, r.term);
+      else if (r.role === 'candidate' || r.role === 'preCandidate') {
+        this.addEvent('electionStarted', `${name} started ${r.role === 'preCandidate' ? 'a pre-vote' : 'an election'} for term ${r.term + (r.role === 'preCandidate' ? 1 : 0)}`, id, r.term);
+      }
+    }
+  }
+
+  private deliver(to: NodeId, msgs: Message[]): void {
+    const handle = this.peers.get(to);
+    if (!handle?.worker || (handle.state !== 'up' && handle.state !== 'paused')) return;
+    handle.worker.postMessage({ t: 'raft', msgs });
+  }
+
+  private handle(id: NodeId): PeerHandle {
+    const handle = this.peers.get(id);
+    if (!handle || handle.state === 'removed') throw new ClusterError(`no peer with id ${id}`, 'NOT_FOUND');
+    return handle;
+  }
+
+  /** Resolves a peer by name (n2), id (2) or 'leader'. */
+  resolvePeer(ref: string | NodeId): NodeId {
+    if (typeof ref === 'number') return this.handle(ref).member.id;
+    if (ref === 'leader') {
+      const lead = this.leaderId();
+      if (!lead) throw new ClusterError('there is no leader right now', 'UNAVAILABLE');
+      return lead;
+    }
+    for (const h of this.peers.values()) if (h.member.name === ref && h.state !== 'removed') return h.member.id;
+    if (/^\d+$/.test(ref)) return this.handle(Number(ref)).member.id;
+    throw new ClusterError(`no peer named ${JSON.stringify(ref)} (peers: ${this.record.members.map((m) => m.name).join(', ')})`, 'NOT_FOUND');
+  }
+
+  /** Sends a call to a peer's worker. */
+  call(id: NodeId, call: PeerCall): Promise<unknown> {
+    const handle = this.handle(id);
+    if (!handle.worker || handle.state === 'down' || handle.state === 'starting') {
+      return Promise.reject(new ClusterError(`${handle.member.name} is ${handle.state}`, 'UNAVAILABLE'));
+    }
+    const callId = this.nextCallId++;
+    return new Promise((resolve, reject) => {
+      handle.calls.set(callId, { resolve, reject });
+      handle.worker!.postMessage({ t: 'call', id: callId, call });
+    });
+  }
+
+  /** The current leader as reported by the up peers (the one with the highest term), or 0. */
+  leaderId(): NodeId {
+    let best: { id: NodeId; term: number } | undefined;
+    for (const h of this.peers.values()) {
+      const r = h.status?.raft;
+      if (h.state !== 'up' || !r || r.role !== 'leader') continue;
+      if (!best || r.term > best.term) best = { id: r.id, term: r.term };
+    }
+    return best?.id ?? 0;
+  }
+
+  /** Resolves with the leader's id once one is elected (or rejects after timeoutMs). */
+  async waitForLeader(timeoutMs = 10_000, except?: NodeId): Promise<NodeId> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const lead = this.leaderId();
+      if (lead && lead !== except) return lead;
+      if (Date.now() > deadline) throw new ClusterError('no leader was elected in time', 'UNAVAILABLE');
+      await new Promise((r) => setTimeout(r, Math.min(20, this.timing.heartbeatMs)));
+    }
+  }
+
+  // ------------------------------------------------------------------ fault injection
+
+  async kill(ref: string | NodeId): Promise<void> {
+    const handle = this.handle(this.resolvePeer(ref));
+    if (!handle.worker) throw new ClusterError(`${handle.member.name} is already down`);
+    const worker = handle.worker;
+    handle.state = 'down';
+    await worker.terminate();
+    this.addEvent('peerKilled', `${handle.member.name} was killed`, handle.member.id);
+  }
+
+  async restart(ref: string | NodeId): Promise<void> {
+    const handle = this.handle(this.resolvePeer(ref));
+    if (handle.worker) {
+      const worker = handle.worker;
+      handle.worker = undefined;
+      await worker.terminate();
+    }
+    await this.spawn(handle.member);
+    this.addEvent('peerRestarted', `${handle.member.name} restarted`, handle.member.id);
+  }
+
+  pause(ref: string | NodeId): void {
+    const handle = this.handle(this.resolvePeer(ref));
+    if (handle.state !== 'up') throw new ClusterError(`${handle.member.name} is ${handle.state}, not up`);
+    handle.worker!.postMessage({ t: 'pause' });
+    handle.state = 'paused';
+    this.addEvent('peerPaused', `${handle.member.name} paused`, handle.member.id);
+  }
+
+  resume(ref: string | NodeId): void {
+    const handle = this.handle(this.resolvePeer(ref));
+    if (handle.state !== 'paused') throw new ClusterError(`${handle.member.name} is not paused`);
+    handle.worker!.postMessage({ t: 'resume' });
+    handle.state = 'up';
+    this.addEvent('peerResumed', `${handle.member.name} resumed`, handle.member.id);
+  }
+
+  private memberIds(): NodeId[] {
+    return this.record.members.map((m) => m.id);
+  }
+
+  isolate(ref: string | NodeId): void {
+    const id = this.resolvePeer(ref);
+    this.network.isolate(id, this.memberIds());
+    this.addEvent('partitionChanged', `${this.peers.get(id)!.member.name} isolated`, id);
+  }
+
+  /** The listed peers on one side, everyone else on the other; oneWay cuts only their outgoing links. */
+  partition(refs: (string | NodeId)[], oneWay = false): void {
+    const side = [...new Set(refs.map((r) => this.resolvePeer(r)))];
+    const rest = this.memberIds().filter((id) => !side.includes(id));
+    if (side.length === 0 || rest.length === 0) throw new ClusterError('a partition needs peers on both sides', 'INVALID_ARGUMENT');
+    this.network.partition([side, rest], oneWay);
+    const names = (ids: NodeId[]) => ids.map((id) => this.peers.get(id)!.member.name).join(',');
+    this.addEvent('partitionChanged', `partitioned ${names(side)} ${oneWay ? '-/->' : '|'} ${names(rest)}`);
+  }
+
+  cutLink(from: string | NodeId, to: string | NodeId, oneWay = true): void {
+    const a = this.resolvePeer(from);
+    const b = this.resolvePeer(to);
+    this.network.cut(a, b, oneWay);
+    this.addEvent('partitionChanged', `cut ${this.name(a)} ${oneWay ? '->' : '<->'} ${this.name(b)}`);
+  }
+
+  drop(from: string | NodeId, to: string | NodeId, percent: number): void {
+    const a = this.resolvePeer(from);
+    const b = this.resolvePeer(to);
+    this.network.drop(a, b, percent);
+    this.addEvent('partitionChanged', `dropping ${percent}% of ${this.name(a)} -> ${this.name(b)}`);
+  }
+
+  delay(from: string | NodeId, to: string | NodeId, ms: number, jitterMs = 0): void {
+    const a = this.resolvePeer(from);
+    const b = this.resolvePeer(to);
+    this.network.delay(a, b, ms, jitterMs);
+    this.addEvent('partitionChanged', `delaying ${this.name(a)} -> ${this.name(b)} by ${ms} ms${jitterMs ? ` ± ${jitterMs} ms` : ''}`);
+  }
+
+  heal(): void {
+    this.network.heal();
+    this.addEvent('partitionChanged', 'network healed');
+  }
+
+  private name(id: NodeId): string {
+    return this.peers.get(id)?.member.name ?? `#${id}`;
+  }
+
+  // ------------------------------------------------------------------ leadership and membership
+
+  async transferLeader(ref: string | NodeId): Promise<void> {
+    const to = this.resolvePeer(ref);
+    const lead = this.leaderId();
+    if (!lead) throw new ClusterError('etcdserver: no leader', 'UNAVAILABLE');
+    if (lead === to) return;
+    await this.call(lead, { op: 'transferLeader', to });
+    this.addEvent('leaderTransferred', `leadership moved from ${this.name(lead)} to ${this.name(to)}`, to);
+  }
+
+  /** Adds a peer: it joins as a learner, catches up, and is then promoted to a voter. */
+  async addPeer(): Promise<NodeId> {
+    const lead = this.leaderId();
+    if (!lead) throw new ClusterError('etcdserver: no leader', 'UNAVAILABLE');
+    if (this.record.members.length >= 7) throw new ClusterError('a cluster has at most 7 peers here', 'FAILED_PRECONDITION');
+    const id = this.record.nextId;
+    const member = { id, name: `n${id}` };
+    this.record = { ...this.record, nextId: id + 1, members: [...this.record.members, member] };
+    await this.saveRecord();
+    this.broadcastMembers();
+    await this.spawn(member, true);
+    await this.changeMembership({ type: 'addLearner', nodeId: id });
+    this.addEvent('memberAdded', `${member.name} joined as a learner`, id);
+    await this.waitForCatchUp(id);
+    await this.changeMembership({ type: 'addNode', nodeId: id });
+    this.addEvent('memberAdded', `${member.name} promoted to voter`, id);
+    return id;
+  }
+
+  async removePeer(ref: string | NodeId): Promise<void> {
+    const id = this.resolvePeer(ref);
+    if (this.record.members.length <= 1) throw new ClusterError('cannot remove the last member', 'FAILED_PRECONDITION');
+    await this.changeMembership({ type: 'removeNode', nodeId: id });
+    const handle = this.peers.get(id)!;
+    handle.state = 'removed';
+    const worker = handle.worker;
+    handle.worker = undefined;
+    await worker?.terminate();
+    this.network.forget(id);
+    this.record = { ...this.record, members: this.record.members.filter((m) => m.id !== id) };
+    await this.saveRecord();
+    this.broadcastMembers();
+    if (this.opts.dataDir) await rm(join(this.opts.dataDir, handle.member.name), { recursive: true, force: true });
+    this.peers.delete(id);
+    this.addEvent('memberRemoved', `${handle.member.name} removed`, id);
+  }
+
+  private async changeMembership(change: ConfChange): Promise<void> {
+    const deadline = Date.now() + this.opts.requestTimeoutMs * 2;
+    for (;;) {
+      const lead = this.leaderId() || (await this.waitForLeader());
+      try {
+        await this.call(lead, { op: 'confChange', change });
+        return;
+      } catch (err) {
+        const retry = err instanceof ClusterError && err.code === 'UNAVAILABLE' && Date.now() < deadline;
+        if (!retry) throw err;
+        await new Promise((r) => setTimeout(r, this.timing.heartbeatMs));
+      }
+    }
+  }
+
+  private async waitForCatchUp(id: NodeId): Promise<void> {
+    const deadline = Date.now() + this.opts.requestTimeoutMs * 4;
+    for (;;) {
+      const lead = this.peers.get(this.leaderId());
+      const pr = lead?.status?.raft.progress[id];
+      if (lead && pr && pr.match >= lead.status!.raft.commit - 10) return;
+      if (Date.now() > deadline) throw new ClusterError(`n${id} did not catch up in time`, 'UNAVAILABLE');
+      await new Promise((r) => setTimeout(r, this.timing.heartbeatMs));
+    }
+  }
+
+  private broadcastMembers(): void {
+    const memberPorts = Object.fromEntries(this.record.members.map((m) => [m.id, this.clientPort(m.id)]));
+    const names = Object.fromEntries(this.record.members.map((m) => [m.id, m.name]));
+    for (const h of this.peers.values()) h.worker?.postMessage({ t: 'members', memberPorts, names });
+  }
+
+  private async saveRecord(): Promise<void> {
+    if (this.opts.dataDir) await writeRecord(this.opts.dataDir, this.record);
+  }
+
+  // ------------------------------------------------------------------ status
+
+  private addEvent(type: ClusterEventType, message: string, peer?: NodeId, term?: number): void {
+    const event: ClusterEvent = { at: Date.now(), type, message, ...(peer ? { peer } : {}), ...(term ? { term } : {}) };
+    this.events.push(event);
+    if (this.events.length > MAX_EVENTS) this.events.splice(0, this.events.length - MAX_EVENTS);
+    this.statusDirty = true;
+    this.emit('event', event);
+  }
+
+  private flushStatus(): void {
+    this.sampleCommitRate();
+    if (!this.statusDirty || this.listenerCount('status') === 0) return;
+    this.statusDirty = false;
+    this.emit('status', this.status());
+  }
+
+  private sampleCommitRate(): void {
+    const now = Date.now();
+    if (now - this.lastAppliedSample.at < 1000) return;
+    const applied = Math.max(0, ...[...this.peers.values()].map((h) => h.status?.raft.applied ?? 0));
+    if (this.lastAppliedSample.at > 0) {
+      this.commitsPerSecond = ((applied - this.lastAppliedSample.applied) * 1000) / (now - this.lastAppliedSample.at);
+    }
+    this.lastAppliedSample = { at: now, applied };
+  }
+
+  /** A full snapshot of the cluster, as the status stream sends it. */
+  status(): ClusterStatus {
+    const ids = this.memberIds();
+    const peers: PeerView[] = this.record.members.map((m) => {
+      const h = this.peers.get(m.id);
+      const s = h?.status;
+      const r = s?.raft;
+      const state = h?.state ?? 'down';
+      const view: PeerView = {
+        id: m.id,
+        name: m.name,
+        state,
+        clientPort: this.clientPort(m.id),
+        role: r ? (r.isLearner ? 'learner' : r.role) : 'follower',
+        term: r?.term ?? 0,
+        vote: r?.vote ?? 0,
+        leader: r?.lead ?? 0,
+        commit: r?.commit ?? 0,
+        applied: r?.applied ?? 0,
+        firstIndex: r?.firstIndex ?? 0,
+        lastIndex: r?.lastIndex ?? 0,
+        snapshotIndex: r?.snapshotIndex ?? 0,
+        electionProgress: state === 'up' ? (s?.electionProgress ?? 0) : 0,
+        isLearner: r?.isLearner ?? false,
+        progress: state === 'up' && r?.role === 'leader' ? r.progress : {},
+        revision: s?.revision ?? 0,
+        keys: s?.keys ?? 0,
+        cutOff: this.network.isCutOff(m.id, ids),
+      };
+      if (h?.error) view.error = h.error;
+      return view;
+    });
+    const leader = this.leaderId();
+    return {
+      clusterId: this.clusterId,
+      running: this.running,
+      leader,
+      term: Math.max(0, ...peers.map((p) => p.term)),
+      timing: this.timing,
+      peers,
+      links: this.network.links(),
+      quorum: quorumView(peers),
+      events: [...this.events],
+      stats: {
+        applied: Math.max(0, ...peers.map((p) => p.applied)),
+        writeLatencyP50: this.latency.percentile(50),
+        writeLatencyP99: this.latency.percentile(99),
+        commitsPerSecond: Math.round(this.commitsPerSecond),
+      },
+    };
+  }
+
+  /** Stops every peer cleanly (their folders are closed) and the manager. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    if (this.statusTimer) clearInterval(this.statusTimer);
+    this.network.close();
+    await Promise.all(
+      [...this.peers.values()].map(async (h) => {
+        const worker = h.worker;
+        if (!worker) return;
+        const stopped = new Promise<void>((resolve) => {
+          worker.on('message', (m: FromPeer) => m.t === 'stopped' && resolve());
+          worker.on('exit', () => resolve());
+        });
+        if (h.state === 'paused') worker.postMessage({ t: 'resume' });
+        worker.postMessage({ t: 'stop' });
+        await Promise.race([stopped, new Promise((r) => setTimeout(r, 3000))]);
+        h.worker = undefined;
+        h.state = 'down';
+        await worker.terminate();
+      }),
+    );
+    this.addEvent('stopped', `cluster ${this.clusterId} stopped`);
+    this.emit('status', this.status());
+  }
+}
+
+/** Starts a peer's worker: the bundled dist/worker.js next to this bundle, or the TypeScript source via tsx. */
+function spawnWorker(init: PeerInit): Worker {
+  if (!__filename.endsWith('.ts')) return new Worker(join(__dirname, 'worker.js'), { workerData: init });
+  const source = join(__dirname, '..', 'node', 'worker.ts');
+  return new Worker(`require('tsx/cjs'); require(${JSON.stringify(source)});`, { eval: true, workerData: init });
+}
+
+async function loadOrCreateRecord(dataDir: string | undefined, nodes: number): Promise<ClusterRecord> {
+  const fresh = (): ClusterRecord => {
+    const members = Array.from({ length: nodes }, (_, i) => ({ id: i + 1, name: `n${i + 1}` }));
+    return { clusterId: randomBytes(8).toString('hex'), nextId: nodes + 1, founders: members.map((m) => m.id), members };
+  };
+  if (dataDir === undefined) return fresh();
+  const file = join(dataDir, 'cluster.json');
+  if (existsSync(file)) {
+    let parsed: ClusterRecord;
+    try {
+      parsed = JSON.parse(await readFile(file, 'utf8')) as ClusterRecord;
+    } catch (err) {
+      throw new ClusterError(`${file} is corrupt (${(err as Error).message}); move the folder ${dataDir} away or delete it to start a new cluster`);
+    }
+    if (typeof parsed.clusterId !== 'string' || !Array.isArray(parsed.members) || !Array.isArray(parsed.founders)) {
+      throw new ClusterError(`${file} is not a Raft Lab cluster record; move the folder ${dataDir} away or delete it to start a new cluster`);
+    }
+    return parsed;
+  }
+  await mkdir(dataDir, { recursive: true });
+  const record = fresh();
+  await writeRecord(dataDir, record);
+  return record;
+}
+
+async function writeRecord(dataDir: string, record: ClusterRecord): Promise<void> {
+  const file = join(dataDir, 'cluster.json');
+  await writeFile(`${file}.tmp`, JSON.stringify(record, null, 2));
+  await rename(`${file}.tmp`, file);
+}

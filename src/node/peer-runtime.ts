@@ -1,0 +1,410 @@
+// Drives one Raft peer with real time, storage and a transport: ticks on a timer, persists every Ready in one
+// synced write before sending or applying, applies committed entries to the state machine, answers the
+// proposer, serves linearizable reads through ReadIndex (batched: one quorum round serves every read that
+// arrived before it started) and takes snapshots. It runs inside the peer's worker thread.
+import { decodeConfChange } from '../raft/confchange.ts';
+import { RaftNode } from '../raft/raft-node.ts';
+import { RaftError, type ConfChange, type Entry, type Message, type NodeId, type Ready, type SoftState } from '../raft/types.ts';
+import type { PeerStorage } from '../storage/peer-storage.ts';
+import { decodeEnvelope, encodeEnvelope } from './envelope.ts';
+import type { CallError, Timing } from './protocol.ts';
+
+/** The replicated application: deterministic, fed only committed commands. */
+export interface StateMachine {
+  /** Applies a committed command at a log index; the result goes back to the proposer. Throws for errors. */
+  apply(command: Uint8Array, index: number): unknown;
+  /** Answers a read-only command from the local state. */
+  read(command: Uint8Array): unknown;
+  snapshot(): Uint8Array;
+  restore(data: Uint8Array): void;
+  /** Leadership gained or lost (leases are timed only on the leader). */
+  onLeadership?(isLeader: boolean): void;
+}
+
+export class PeerCallError extends Error implements CallError {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = 'PeerCallError';
+  }
+}
+
+export const NO_LEADER = (): PeerCallError => new PeerCallError('etcdserver: no leader', 'UNAVAILABLE');
+export const TIMED_OUT = (): PeerCallError => new PeerCallError('etcdserver: request timed out', 'UNAVAILABLE');
+
+export function fromRaftError(err: unknown): unknown {
+  if (!(err instanceof RaftError)) return err;
+  switch (err.code) {
+    case 'noLeader':
+      return NO_LEADER();
+    case 'transferInProgress':
+      return new PeerCallError('etcdserver: leader changed', 'UNAVAILABLE');
+    case 'badTransferee':
+      return new PeerCallError('etcdserver: bad leader transferee', 'FAILED_PRECONDITION');
+    case 'confChangePending':
+      return new PeerCallError(`etcdserver: ${err.message}`, 'FAILED_PRECONDITION');
+    case 'tooLarge':
+      return new PeerCallError('etcdserver: request is too large', 'INVALID_ARGUMENT');
+    default:
+      return new PeerCallError(`etcdserver: ${err.message}`, 'UNAVAILABLE');
+  }
+}
+
+interface Waiter<T> {
+  resolve: (value: T) => void;
+  reject: (err: unknown) => void;
+  timer: ReturnType<typeof setTimeout>;
+  startedAt: number;
+}
+
+interface ReadWaiter {
+  resolve: () => void;
+  reject: (err: unknown) => void;
+  index: number; // 0 until its ReadIndex round answers
+}
+
+export interface RuntimeOptions {
+  timing: Timing;
+  snapshotCount: number;
+  catchUpEntries: number;
+  requestTimeoutMs: number;
+  send: (msgs: Message[]) => void;
+  /** Called when status-worthy state changed (role, term, indexes). */
+  onChange?: () => void;
+  onApplied?: (entries: number, latencyMs: number | undefined) => void;
+  onFatal: (err: unknown) => void;
+}
+
+export class PeerRuntime {
+  readonly id: NodeId;
+  private ticker: ReturnType<typeof setInterval> | undefined;
+  private processing = false;
+  private scheduled = false;
+  private stopped = false;
+  private paused = false;
+  private inbox: Message[] = [];
+  private nextSeq = 1;
+  private readonly proposals = new Map<number, Waiter<unknown>>();
+  private readonly confWaiters: { change: ConfChange; waiter: Waiter<void> }[] = [];
+  private readsQueued: ReadWaiter[] = [];
+  private readRound: { key: number; readers: ReadWaiter[]; startedAt: number } | undefined;
+  private readsAnswered: ReadWaiter[] = [];
+  private lastSnapshotIndex: number;
+  private softState: SoftState = { lead: 0, role: 'follower' };
+  private idle: Promise<void> = Promise.resolve();
+  private idleResolve: (() => void) | undefined;
+
+  constructor(
+    private readonly node: RaftNode,
+    private readonly storage: PeerStorage,
+    private readonly sm: StateMachine,
+    private readonly opts: RuntimeOptions,
+  ) {
+    this.id = node.id;
+    this.lastSnapshotIndex = node.status().snapshotIndex;
+  }
+
+  start(): void {
+    this.ticker = setInterval(() => this.tick(), this.opts.timing.heartbeatMs);
+    this.schedule();
+  }
+
+  /** Stops timers and waits for the write in progress, so the folder can be closed cleanly. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.ticker) clearInterval(this.ticker);
+    await this.idle;
+    const err = new PeerCallError('etcdserver: server stopped', 'UNAVAILABLE');
+    for (const w of this.proposals.values()) this.settle(w, err);
+    this.proposals.clear();
+    for (const { waiter } of this.confWaiters) this.settle(waiter, err);
+    this.failReads(err);
+  }
+
+  /** A frozen process: no ticks, no message handling, until resume(). */
+  pause(): void {
+    this.paused = true;
+    this.opts.onChange?.();
+  }
+
+  resume(): void {
+    this.paused = false;
+    const inbox = this.inbox;
+    this.inbox = [];
+    this.receive(inbox);
+    this.opts.onChange?.();
+  }
+
+  isPaused(): boolean {
+    return this.paused;
+  }
+
+  receive(msgs: Message[]): void {
+    if (this.stopped) return;
+    if (this.paused) {
+      this.inbox.push(...msgs);
+      return;
+    }
+    for (const m of msgs) this.node.step(m);
+    this.schedule();
+  }
+
+  private tick(): void {
+    if (this.paused || this.stopped) return;
+    this.node.tick();
+    this.maybeRestartReadRound();
+    this.schedule();
+    this.opts.onChange?.();
+  }
+
+  // ------------------------------------------------------------------ client calls
+
+  /** Replicates a command and resolves with the state machine's answer once it is applied here. */
+  propose(command: Uint8Array): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      if (this.stopped) return reject(new PeerCallError('etcdserver: server stopped', 'UNAVAILABLE'));
+      const seq = this.nextSeq++;
+      try {
+        this.node.propose(encodeEnvelope(this.id, seq, command));
+      } catch (err) {
+        return reject(fromRaftError(err));
+      }
+      const timer = setTimeout(() => {
+        this.proposals.delete(seq);
+        reject(TIMED_OUT());
+      }, this.opts.requestTimeoutMs);
+      this.proposals.set(seq, { resolve, reject, timer, startedAt: performance.now() });
+      this.schedule();
+    });
+  }
+
+  /** Serves a read: linearizable ones wait for a ReadIndex round and for this peer to apply up to it. */
+  async read(command: Uint8Array, linearizable: boolean): Promise<unknown> {
+    if (linearizable) await this.linearizableBarrier();
+    return this.sm.read(command);
+  }
+
+  /** Resolves when this peer has applied everything committed before the call (thesis §6.4). */
+  linearizableBarrier(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.stopped) return reject(new PeerCallError('etcdserver: server stopped', 'UNAVAILABLE'));
+      const reader: ReadWaiter = { resolve, reject, index: 0 };
+      const timer = setTimeout(() => {
+        reader.reject(TIMED_OUT());
+        reader.resolve = reader.reject = () => undefined;
+      }, this.opts.requestTimeoutMs);
+      const done = reader.resolve;
+      const fail = reader.reject;
+      reader.resolve = () => (clearTimeout(timer), done());
+      reader.reject = (e) => (clearTimeout(timer), fail(e));
+      this.readsQueued.push(reader);
+      if (!this.readRound) this.startReadRound();
+    });
+  }
+
+  private startReadRound(): void {
+    if (this.readsQueued.length === 0) return;
+    const readers = this.readsQueued;
+    this.readsQueued = [];
+    const key = this.nextSeq++;
+    const context = new Uint8Array(8);
+    new DataView(context.buffer).setFloat64(0, key);
+    try {
+      this.node.readIndex(context);
+    } catch (err) {
+      const e = fromRaftError(err);
+      for (const r of readers) r.reject(e);
+      return;
+    }
+    this.readRound = { key, readers, startedAt: performance.now() };
+    this.schedule();
+  }
+
+  /** A round whose messages were lost is retried after an election timeout. */
+  private maybeRestartReadRound(): void {
+    if (this.readRound && performance.now() - this.readRound.startedAt > this.opts.timing.electionMs) {
+      this.readsQueued.unshift(...this.readRound.readers);
+      this.readRound = undefined;
+      this.startReadRound();
+    }
+  }
+
+  private failReads(err: unknown): void {
+    for (const r of [...this.readsQueued, ...(this.readRound?.readers ?? []), ...this.readsAnswered]) r.reject(err);
+    this.readsQueued = [];
+    this.readRound = undefined;
+    this.readsAnswered = [];
+  }
+
+  transferLeader(to: NodeId): Promise<void> {
+    return new Promise((resolve, reject) => {
+      try {
+        this.node.transferLeader(to);
+      } catch (err) {
+        return reject(fromRaftError(err));
+      }
+      this.schedule();
+      const deadline = performance.now() + 2 * this.opts.timing.electionMs + 500;
+      const check = setInterval(() => {
+        if (this.node.status().lead === to) {
+          clearInterval(check);
+          resolve();
+        } else if (performance.now() > deadline || this.stopped) {
+          clearInterval(check);
+          reject(new PeerCallError('etcdserver: leadership transfer timed out', 'UNAVAILABLE'));
+        }
+      }, this.opts.timing.heartbeatMs);
+    });
+  }
+
+  /** Proposes a membership change and resolves once it is applied here. */
+  confChange(change: ConfChange): Promise<void> {
+    return new Promise((resolve, reject) => {
+      try {
+        this.node.proposeConfChange(change);
+      } catch (err) {
+        return reject(fromRaftError(err));
+      }
+      const timer = setTimeout(() => {
+        const at = this.confWaiters.findIndex((c) => c.waiter.timer === timer);
+        if (at >= 0) this.confWaiters.splice(at, 1);
+        reject(TIMED_OUT());
+      }, this.opts.requestTimeoutMs);
+      this.confWaiters.push({ change, waiter: { resolve, reject, timer, startedAt: performance.now() } });
+      this.schedule();
+    });
+  }
+
+  campaign(): void {
+    this.node.campaign();
+    this.schedule();
+  }
+
+  status(): ReturnType<RaftNode['status']> {
+    return this.node.status();
+  }
+
+  // ------------------------------------------------------------------ the Ready loop
+
+  private schedule(): void {
+    if (this.scheduled || this.processing || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.processReady();
+    });
+  }
+
+  private async processReady(): Promise<void> {
+    if (this.processing || this.stopped || this.paused) return;
+    this.processing = true;
+    this.idle = new Promise((r) => (this.idleResolve = r));
+    try {
+      while (!this.stopped && !this.paused && this.node.hasReady()) {
+        const rd = this.node.ready();
+        await this.handleReady(rd);
+      }
+    } catch (err) {
+      this.stopped = true;
+      if (this.ticker) clearInterval(this.ticker);
+      this.opts.onFatal(err);
+    } finally {
+      this.processing = false;
+      this.idleResolve?.();
+    }
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    // 1. Durable first: nothing below may be seen by anyone before this write is synced.
+    await this.storage.save(rd);
+    // 2. Send.
+    if (rd.messages.length > 0) this.opts.send(rd.messages);
+    // 3. Apply.
+    if (rd.snapshot) this.sm.restore(rd.snapshot.data);
+    let latency: number | undefined;
+    for (const e of rd.committedEntries) {
+      const l = this.applyEntry(e);
+      if (l !== undefined) latency = l;
+    }
+    this.node.advance(rd);
+    if (rd.softState) this.onSoftState(rd.softState);
+    // 4. Reads.
+    for (const rs of rd.readStates) this.onReadState(rs.context, rs.index);
+    this.releaseReads();
+    if (rd.committedEntries.length > 0) this.opts.onApplied?.(rd.committedEntries.length, latency);
+    await this.maybeSnapshot();
+    if (rd.softState || rd.hardState || rd.committedEntries.length > 0) this.opts.onChange?.();
+  }
+
+  /** Applies one committed entry; returns the proposal latency when it was ours. */
+  private applyEntry(e: Entry): number | undefined {
+    if (e.type === 'confChange') {
+      const cc = decodeConfChange(e.data);
+      const at = this.confWaiters.findIndex((w) => w.change.type === cc.type && w.change.nodeId === cc.nodeId);
+      if (at >= 0) {
+        const [{ waiter }] = this.confWaiters.splice(at, 1) as [{ change: ConfChange; waiter: Waiter<void> }];
+        this.settle(waiter, undefined, undefined);
+      }
+      return undefined;
+    }
+    if (e.data.byteLength === 0) return undefined; // a new leader's empty entry
+    const { proposer, seq, command } = decodeEnvelope(e.data);
+    let result: unknown;
+    let error: unknown;
+    try {
+      result = this.sm.apply(command, e.index);
+    } catch (err) {
+      error = err;
+    }
+    if (proposer !== this.id) return undefined;
+    const waiter = this.proposals.get(seq);
+    if (!waiter) return undefined;
+    this.proposals.delete(seq);
+    this.settle(waiter, error, result);
+    return performance.now() - waiter.startedAt;
+  }
+
+  private settle<T>(w: Waiter<T>, error: unknown, value?: T): void {
+    clearTimeout(w.timer);
+    if (error !== undefined) w.reject(error);
+    else w.resolve(value as T);
+  }
+
+  private onSoftState(soft: SoftState): void {
+    const wasLeader = this.softState.role === 'leader';
+    this.softState = soft;
+    const isLeader = soft.role === 'leader';
+    if (wasLeader !== isLeader) this.sm.onLeadership?.(isLeader);
+  }
+
+  private onReadState(context: Uint8Array, index: number): void {
+    if (context.byteLength !== 8 || !this.readRound) return;
+    const key = new DataView(context.buffer, context.byteOffset, 8).getFloat64(0);
+    if (key !== this.readRound.key) return;
+    for (const r of this.readRound.readers) r.index = index;
+    this.readsAnswered.push(...this.readRound.readers);
+    this.readRound = undefined;
+    this.startReadRound();
+  }
+
+  private releaseReads(): void {
+    if (this.readsAnswered.length === 0) return;
+    const applied = this.node.appliedIndex();
+    const still: ReadWaiter[] = [];
+    for (const r of this.readsAnswered) {
+      if (r.index <= applied) r.resolve();
+      else still.push(r);
+    }
+    this.readsAnswered = still;
+  }
+
+  private async maybeSnapshot(): Promise<void> {
+    const applied = this.node.appliedIndex();
+    if (applied - this.lastSnapshotIndex < this.opts.snapshotCount) return;
+    const snap = this.node.createSnapshot(this.sm.snapshot(), this.opts.catchUpEntries);
+    this.lastSnapshotIndex = snap.meta.index;
+    await this.storage.saveSnapshot(snap, Math.max(0, snap.meta.index - this.opts.catchUpEntries));
+  }
+}

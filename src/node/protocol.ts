@@ -1,0 +1,79 @@
+// Messages between the cluster manager (main thread) and one peer's worker thread.
+import type { ConfChange, Message, NodeId, Status } from '../raft/types.ts';
+
+export interface Timing {
+  heartbeatMs: number;
+  electionMs: number;
+}
+
+export const TIMING_PRESETS: Record<'etcd' | 'fast', Timing> = {
+  etcd: { heartbeatMs: 100, electionMs: 1000 },
+  fast: { heartbeatMs: 10, electionMs: 100 },
+};
+
+export interface PeerInit {
+  id: NodeId;
+  name: string;
+  clusterId: string;
+  /** The peer's own LevelDB folder; undefined runs in memory. */
+  dataDir: string | undefined;
+  timing: Timing;
+  /** Founding members start with this membership; a peer added later starts empty and joins. */
+  bootstrap: NodeId[] | 'join';
+  /** Take a snapshot and compact the log every this many applied entries. */
+  snapshotCount: number;
+  /** Entries kept behind a snapshot so that slightly lagging peers catch up without one. */
+  catchUpEntries: number;
+  /** Port for the etcd gRPC API on 127.0.0.1 (0 = none). */
+  clientPort: number;
+  /** Client ports of every member by id, for etcd's MemberList. */
+  memberPorts: Record<NodeId, number>;
+  /** How long a client request may wait for its entry to apply. */
+  requestTimeoutMs: number;
+}
+
+/** What a caller may ask a peer to do. Commands and results are the KV layer's encodings. */
+export type PeerCall =
+  | { op: 'propose'; command: Uint8Array }
+  | { op: 'read'; command: Uint8Array; linearizable: boolean }
+  | { op: 'transferLeader'; to: NodeId }
+  | { op: 'confChange'; change: ConfChange }
+  | { op: 'campaign' };
+
+export type ToPeer =
+  | { t: 'raft'; msgs: Message[] }
+  | { t: 'call'; id: number; call: PeerCall }
+  | { t: 'pause' }
+  | { t: 'resume' }
+  | { t: 'members'; memberPorts: Record<NodeId, number>; names: Record<NodeId, string> }
+  | { t: 'stop' };
+
+export interface CallError {
+  message: string;
+  /** A gRPC status code name, e.g. UNAVAILABLE (see the KV errors), for the API layer. */
+  code: string;
+}
+
+export interface PeerStatus {
+  raft: Status;
+  name: string;
+  revision: number;
+  compactRevision: number;
+  keys: number;
+  paused: boolean;
+  /** Election timer progress in [0, 1] for the dashboard. */
+  electionProgress: number;
+  /** Milliseconds per tick, so the UI can turn ticks into time. */
+  tickMs: number;
+  dbSize: number;
+}
+
+export type FromPeer =
+  | { t: 'started'; clientPort: number }
+  | { t: 'raft'; msgs: Message[] }
+  | { t: 'result'; id: number; ok: true; value: unknown }
+  | { t: 'result'; id: number; ok: false; error: CallError }
+  | { t: 'status'; status: PeerStatus }
+  | { t: 'applied'; index: number; term: number; count: number; latencyMs?: number }
+  | { t: 'fatal'; message: string; code: string }
+  | { t: 'stopped' };

@@ -1,0 +1,155 @@
+// Entry point of one peer's worker thread: opens its LevelDB folder, recovers, and runs the peer until told to
+// stop (or terminated: a crash, after which only synced writes survive).
+import { randomInt } from 'node:crypto';
+import { parentPort, workerData } from 'node:worker_threads';
+import { RaftNode } from '../raft/raft-node.ts';
+import { SeededRng } from '../raft/rand.ts';
+import type { Config, PersistedState } from '../raft/types.ts';
+import { PeerStorage, StorageError } from '../storage/peer-storage.ts';
+import { KvPeer } from './kv-peer.ts';
+import { PeerRuntime } from './peer-runtime.ts';
+import type { FromPeer, PeerInit, PeerStatus, ToPeer } from './protocol.ts';
+
+const port = parentPort!;
+const post = (msg: FromPeer) => port.postMessage(msg);
+const STATUS_MIN_INTERVAL_MS = 50;
+
+async function main(init: PeerInit): Promise<void> {
+  let storage: PeerStorage;
+  try {
+    storage = await PeerStorage.open(init.dataDir, { clusterId: init.clusterId, peerId: init.id, name: init.name });
+  } catch (err) {
+    post({ t: 'fatal', message: (err as Error).message, code: err instanceof StorageError ? err.code : 'io' });
+    return;
+  }
+  let state: PersistedState | undefined;
+  try {
+    state = await storage.load();
+  } catch (err) {
+    await storage.close().catch(() => undefined);
+    post({ t: 'fatal', message: (err as Error).message, code: err instanceof StorageError ? err.code : 'io' });
+    return;
+  }
+  if (!state) {
+    state = init.bootstrap === 'join' ? RaftNode.joining() : RaftNode.bootstrap(init.bootstrap);
+    await storage.save({ entries: state.entries, hardState: state.hardState, committedEntries: [], messages: [], readStates: [] });
+  }
+
+  const config: Config = {
+    id: init.id,
+    heartbeatTick: 1,
+    electionTick: Math.max(2, Math.round(init.timing.electionMs / init.timing.heartbeatMs)),
+    preVote: true,
+    checkQuorum: true,
+    maxInflightMsgs: 256,
+    maxSizePerMsg: 1024 * 1024,
+    rng: new SeededRng(randomInt(2 ** 31)),
+  };
+  const node = new RaftNode(config, state);
+  const kv = new KvPeer(init);
+  if (state.snapshot) kv.restore(state.snapshot.data);
+
+  let statusTimer: ReturnType<typeof setTimeout> | undefined;
+  let lastStatusAt = 0;
+  let dbSize = 0;
+  const postStatus = () => {
+    statusTimer = undefined;
+    lastStatusAt = performance.now();
+    const raft = runtime.status();
+    const status: PeerStatus = {
+      raft,
+      name: init.name,
+      ...kv.info(),
+      paused: runtime.isPaused(),
+      electionProgress: raft.randomizedElectionTimeout > 0 ? Math.min(1, raft.electionElapsed / raft.randomizedElectionTimeout) : 0,
+      tickMs: init.timing.heartbeatMs,
+      dbSize,
+    };
+    post({ t: 'status', status });
+  };
+  const statusChanged = () => {
+    if (statusTimer) return;
+    const wait = Math.max(0, STATUS_MIN_INTERVAL_MS - (performance.now() - lastStatusAt));
+    statusTimer = setTimeout(postStatus, wait);
+  };
+
+  const runtime = new PeerRuntime(node, storage, kv, {
+    timing: init.timing,
+    snapshotCount: init.snapshotCount,
+    catchUpEntries: init.catchUpEntries,
+    requestTimeoutMs: init.requestTimeoutMs,
+    send: (msgs) => post({ t: 'raft', msgs }),
+    onChange: statusChanged,
+    onApplied: (count, latencyMs) => post({ t: 'applied', index: 0, term: 0, count, ...(latencyMs !== undefined ? { latencyMs } : {}) }),
+    onFatal: (err) => post({ t: 'fatal', message: `storage failed: ${(err as Error).message}`, code: 'io' }),
+  });
+  kv.attach(runtime);
+
+  const sizeTimer = setInterval(() => void storage.approximateSize().then((n) => (dbSize = n), () => undefined), 2000);
+
+  port.on('message', (msg: ToPeer) => {
+    switch (msg.t) {
+      case 'raft':
+        runtime.receive(msg.msgs);
+        return;
+      case 'call':
+        void handleCall(msg.id, msg.call);
+        return;
+      case 'pause':
+        runtime.pause();
+        return;
+      case 'resume':
+        runtime.resume();
+        return;
+      case 'members':
+        kv.setMembers(msg.memberPorts, msg.names);
+        return;
+      case 'stop':
+        void (async () => {
+          clearInterval(sizeTimer);
+          if (statusTimer) clearTimeout(statusTimer);
+          kv.close();
+          await runtime.stop();
+          await storage.close().catch(() => undefined);
+          post({ t: 'stopped' });
+          port.close();
+        })();
+        return;
+    }
+  });
+
+  async function handleCall(id: number, call: ToPeer & { t: 'call' } extends { call: infer C } ? C : never): Promise<void> {
+    try {
+      let value: unknown;
+      switch (call.op) {
+        case 'propose':
+          value = await runtime.propose(call.command);
+          break;
+        case 'read':
+          value = await runtime.read(call.command, call.linearizable);
+          break;
+        case 'transferLeader':
+          await runtime.transferLeader(call.to);
+          break;
+        case 'confChange':
+          await runtime.confChange(call.change);
+          break;
+        case 'campaign':
+          runtime.campaign();
+          break;
+      }
+      post({ t: 'result', id, ok: true, value });
+    } catch (err) {
+      const e = err as { message?: string; code?: unknown };
+      post({ t: 'result', id, ok: false, error: { message: e.message ?? String(err), code: typeof e.code === 'string' ? e.code : 'UNKNOWN' } });
+    }
+  }
+
+  runtime.start();
+  post({ t: 'started', clientPort: init.clientPort });
+  postStatus();
+}
+
+main(workerData as PeerInit).catch((err: unknown) => {
+  post({ t: 'fatal', message: (err as Error).message ?? String(err), code: 'internal' });
+});
