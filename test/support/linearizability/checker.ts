@@ -16,6 +16,11 @@
 // state, so the leftovers could always be appended). The cache also treats a visited entry as covering any later
 // one with the same completed operations and state but a superset of unknown-outcome operations linearized (the
 // later one has fewer options left): this keeps histories with many unknown outcomes from blowing up.
+//
+// Two more prunings, both enabled by optional model hooks: a read (`isRead`) that fits at the current node
+// without changing the state is linearized at once with no alternatives tried (any completion can be reordered
+// to start with it), and unknown-outcome operations with identical inputs (`inputKey`) are only tried in call
+// order (they are interchangeable).
 import type { CheckOptions, CheckResult, LinearizabilityFailure, Model, Operation } from './types.ts';
 
 type SearchResult = { kind: 'ok' } | { kind: 'timeout' } | { kind: 'fail'; prefix: number[] };
@@ -68,6 +73,9 @@ function validate<I, O>(op: Operation<I, O>, index: number): void {
   if (!Number.isFinite(op.call)) throw new Error(`operation #${index}: call time ${op.call} is not finite`);
   if (Number.isNaN(op.return) || op.return < op.call) {
     throw new Error(`operation #${index}: return time ${op.return} is before its call time ${op.call}`);
+  }
+  if (op.return !== Infinity && op.output === undefined) {
+    throw new Error(`operation #${index}: completed (return ${op.return}) but has no output`);
   }
 }
 
@@ -129,6 +137,19 @@ function search<S, I, O>(model: Model<S, I, O>, ops: readonly Operation<I, O>[],
     relink(2 * i);
   };
 
+  // For each unknown-outcome operation, the closest earlier-called interchangeable one (or -1): it is only tried
+  // once that twin is linearized (swapping the two in any linearization gives another one).
+  const twinBefore = new Int32Array(n).fill(-1);
+  if (model.inputKey) {
+    const lastByKey = new Map<string, number>();
+    const byCall = [...ops.keys()].filter((i) => unknown[i]).sort((a, b) => ops[a]!.call - ops[b]!.call);
+    for (const i of byCall) {
+      const k = model.inputKey(ops[i]!.input);
+      const t = lastByKey.get(k);
+      if (t !== undefined) twinBefore[i] = t;
+      lastByKey.set(k, i);
+    }
+  }
   const words = (n + 31) >>> 5;
   const bits = new Uint32Array(words);
   const knownMask = new Uint32Array(words);
@@ -161,55 +182,111 @@ function search<S, I, O>(model: Model<S, I, O>, ops: readonly Operation<I, O>[],
 
   const opStack: number[] = [];
   const stateStack: S[] = [];
+  const forcedStack: boolean[] = [];
   let state = model.init();
   let knownDone = 0;
   let bestKnown = -1;
   let best: number[] = [];
-  let steps = 0;
-  let e = next[HEAD]!;
-  while (true) {
-    if (++steps % DEADLINE_CHECK_EVERY === 0 && Date.now() > deadline) return { kind: 'timeout' };
-    if ((e & 1) === 0) {
-      const i = e >> 1;
-      const op = ops[i]!;
-      const r = model.step(state, op.input, unknown[i] ? undefined : op.output);
-      if (r.ok) {
-        bits[i >>> 5]! |= 1 << (i & 31);
-        if (!unknown[i]) zob ^= zobrist[i]!;
-        if (!seenOrRecord(r.state)) {
-          opStack.push(i);
-          stateStack.push(state);
-          state = r.state;
-          lift(i);
-          if (!unknown[i]) {
-            knownDone++;
-            if (--knownLeft === 0) return { kind: 'ok' };
-          }
-          if (knownDone > bestKnown) {
-            bestKnown = knownDone;
-            best = opStack.slice();
-          }
-          e = next[HEAD]!;
-          continue;
-        }
-        bits[i >>> 5]! &= ~(1 << (i & 31));
-        if (!unknown[i]) zob ^= zobrist[i]!;
+  const outputOf = (i: number) => (unknown[i] ? undefined : ops[i]!.output);
+  const setBit = (i: number) => {
+    bits[i >>> 5]! |= 1 << (i & 31);
+    if (!unknown[i]) zob ^= zobrist[i]!;
+  };
+  const clearBit = (i: number) => {
+    bits[i >>> 5]! &= ~(1 << (i & 31));
+    if (!unknown[i]) zob ^= zobrist[i]!;
+  };
+  /** Linearizes op i next, reaching `to`, unless that node is covered by the cache (then returns false). */
+  const tryPush = (i: number, to: S, forced: boolean): boolean => {
+    setBit(i);
+    if (seenOrRecord(to)) {
+      clearBit(i);
+      return false;
+    }
+    opStack.push(i);
+    stateStack.push(state);
+    forcedStack.push(forced);
+    state = to;
+    lift(i);
+    if (!unknown[i]) {
+      knownDone++;
+      knownLeft--;
+      if (knownDone > bestKnown) {
+        bestKnown = knownDone;
+        best = opStack.slice();
       }
-      e = next[e]!;
-    } else {
-      // An operation returns here without having been linearized: undo the last choice.
+    }
+    return true;
+  };
+  /**
+   * The current node has no completion: undo choices until one with untried alternatives, returning the event
+   * to resume from, or -1 when the stack is exhausted. A forced choice had no alternatives worth trying, so its
+   * parent is undone as well.
+   */
+  const backtrack = (): number => {
+    while (true) {
       const i = opStack.pop();
-      if (i === undefined) return { kind: 'fail', prefix: best };
+      if (i === undefined) return -1;
       state = stateStack.pop()!;
-      bits[i >>> 5]! &= ~(1 << (i & 31));
+      const forced = forcedStack.pop()!;
+      clearBit(i);
       if (!unknown[i]) {
-        zob ^= zobrist[i]!;
         knownDone--;
         knownLeft++;
       }
       unlift(i);
-      e = next[2 * i]!;
+      if (!forced) return next[2 * i]!;
     }
+  };
+  /**
+   * At a new node: linearize right away a read that the model accepts without changing the state, if any is a
+   * candidate. Any completion could be reordered to start with it, so no alternative is tried here.
+   * Returns 'pushed', 'none', or 'dead' (the forced node was covered by the cache, so this node fails).
+   */
+  const forceRead = (): 'pushed' | 'none' | 'dead' => {
+    if (!model.isRead) return 'none';
+    for (let f = next[HEAD]!; f !== -1 && (f & 1) === 0; f = next[f]!) {
+      const i = f >> 1;
+      if (unknown[i] || !model.isRead(ops[i]!.input, ops[i]!.output)) continue;
+      const r = model.step(state, ops[i]!.input, outputOf(i));
+      if (!r.ok || !model.equal(r.state, state)) continue;
+      return tryPush(i, r.state, true) ? 'pushed' : 'dead';
+    }
+    return 'none';
+  };
+
+  let steps = 0;
+  let fresh = true; // at a node not yet expanded
+  let e = next[HEAD]!;
+  while (true) {
+    if (++steps % DEADLINE_CHECK_EVERY === 0 && Date.now() > deadline) return { kind: 'timeout' };
+    if (knownLeft === 0) return { kind: 'ok' };
+    if (fresh) {
+      fresh = false;
+      const forced = forceRead();
+      if (forced === 'pushed') {
+        fresh = true;
+        continue;
+      }
+      e = forced === 'dead' ? backtrack() : next[HEAD]!;
+    } else if ((e & 1) === 0) {
+      // Candidates are tried in call order, unknown-outcome ones included (trying completed ones first was
+      // measured to be much slower: a timed-out write that took effect is usually needed soon after its call).
+      const i = e >> 1;
+      const t = twinBefore[i]!;
+      if (t === -1 || (bits[t >>> 5]! & (1 << (t & 31))) !== 0) {
+        const r = model.step(state, ops[i]!.input, outputOf(i));
+        if (r.ok && tryPush(i, r.state, false)) {
+          fresh = true;
+          continue;
+        }
+      }
+      e = next[e]!;
+    } else {
+      // An operation returns here without having been linearized: undo the last choice.
+      e = backtrack();
+    }
+    if (e === -1) return { kind: 'fail', prefix: best };
   }
 }
 

@@ -12,7 +12,7 @@ export interface Operation<I, O> {
   /** Who issued it; used only to describe operations in explanations. */
   clientId: number | string;
   input: I;
-  /** The response. Ignored (treated as unknown) when `return === Infinity`. */
+  /** The response: required when `return` is finite, ignored (treated as unknown) when `return === Infinity`. */
   output?: O;
   /** Invocation time (finite). */
   call: number;
@@ -50,6 +50,20 @@ export interface Model<S, I, O> {
    * anything. Without it the history is checked as a whole.
    */
   partition?(history: readonly Operation<I, O>[]): Operation<I, O>[][];
+  /**
+   * Optional pruning hint for read-like operations (given a completed operation's input and output). Return
+   * true only when this holds: if `step` accepts the operation in a state and returns an equal state, then in
+   * any linearization that places it later, moving it to that earlier point keeps the linearization valid.
+   * Pure reads qualify. The checker then linearizes such an operation as soon as it fits without trying
+   * alternatives, which avoids exploring every interleaving of the writes around it.
+   */
+  isRead?(input: I, output: O | undefined): boolean;
+  /**
+   * Optional: a string that is equal for two inputs exactly when they have the same effect in every state.
+   * Unknown-outcome operations with equal keys are interchangeable, and the checker then only tries them in
+   * call order, which keeps many pending timed-out writes from multiplying the search.
+   */
+  inputKey?(input: I): string;
   /** One-line description of an operation, for explanations. */
   describeOperation?(input: I, output: O | undefined): string;
   /** One-line description of a state, for explanations. */
