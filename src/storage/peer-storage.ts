@@ -1,6 +1,8 @@
 // One peer's durable state in its own LevelDB folder: identity, hard state, log entries and the latest
 // snapshot. Every Ready is written as one synced batch (group commit) before anything that depends on it is
 // acknowledged. The KV store is recovered from the snapshot plus the log, so it needs no records of its own.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Level } from 'level';
 import { MemoryLevel } from 'memory-level';
 import type { AbstractLevel } from 'abstract-level';
@@ -60,7 +62,8 @@ export class PeerStorage {
     try {
       await db.open();
     } catch (err) {
-      throw describeOpenError(err, where);
+      const hadData = location !== undefined && existsSync(join(location, 'CURRENT'));
+      throw describeOpenError(err, where, hadData);
     }
     const storage = new PeerStorage(db, where);
     try {
@@ -181,13 +184,14 @@ export class PeerStorage {
   }
 }
 
-function describeOpenError(err: unknown, where: string): StorageError {
+function describeOpenError(err: unknown, where: string, hadData = false): StorageError {
   const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
   const detail = `${e.message ?? err}${e.cause?.message ? `: ${e.cause.message}` : ''}`;
   if (/lock/i.test(detail)) {
     return new StorageError('locked', `data folder ${where} is in use by another process (its LOCK file is held); stop that process or choose another data folder`);
   }
-  if (e.code === 'LEVEL_CORRUPTION' || e.cause?.code === 'LEVEL_CORRUPTION' || /corrupt/i.test(detail)) {
+  // A LevelDB folder that exists but cannot be read back is damaged, whatever the library calls it.
+  if (hadData || e.code === 'LEVEL_CORRUPTION' || e.cause?.code === 'LEVEL_CORRUPTION' || /corrupt/i.test(detail)) {
     return new StorageError('corrupt', `data folder ${where} is corrupt (${detail}); move it away or delete it to start this peer afresh`);
   }
   return new StorageError('io', `data folder ${where} could not be opened: ${detail}`);
