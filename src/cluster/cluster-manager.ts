@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { randomBytes } from 'node:crypto';
 import type { ConfChange, Message, NodeId } from '../raft/types.ts';
-import { TIMING_PRESETS, type FromPeer, type PeerCall, type PeerInit, type PeerStatus, type Timing } from '../node/protocol.ts';
+import { TIMING_PRESETS, type ForwardCall, type FromPeer, type PeerCall, type PeerInit, type PeerStatus, type Timing, type ToPeer } from '../node/protocol.ts';
 import { SimulatedNetwork } from './network.ts';
 import { quorumView, type ClusterEvent, type ClusterEventType, type ClusterStatus, type PeerState, type PeerView } from './status.ts';
 import { LatencyWindow } from './latency-window.ts';
@@ -216,7 +216,38 @@ export class ClusterManager extends EventEmitter {
       case 'applied':
         if (msg.latencyMs !== undefined) this.latency.add(msg.latencyMs);
         return;
+      case 'forward':
+        void this.forward(handle, msg.id, msg.call);
+        return;
     }
+  }
+
+  /** A peer's etcd API asks for what only the leader (lease clocks) or the manager (membership) can do. */
+  private async forward(from: PeerHandle, id: number, call: ForwardCall): Promise<void> {
+    let reply: ToPeer;
+    try {
+      let value: unknown;
+      if (call.op === 'toLeader') {
+        const lead = call.to && this.peers.get(call.to)?.worker ? call.to : this.leaderId();
+        if (!lead) throw new ClusterError('etcdserver: no leader', 'UNAVAILABLE');
+        value = await this.call(lead, call.call).catch((err: Error) => {
+          // The leader went away mid-call: answer as etcd would, so clients retry elsewhere.
+          throw err.message.startsWith('etcdserver:') ? err : new ClusterError('etcdserver: leader changed', 'UNAVAILABLE');
+        });
+      } else if (call.op === 'memberAdd') {
+        value = await this.addPeer();
+      } else if (call.op === 'memberRemove') {
+        await this.removePeer(call.id);
+      } else {
+        if (!this.peers.get(call.id)?.status?.raft.isLearner) throw new ClusterError('etcdserver: can only promote a learner member', 'FAILED_PRECONDITION');
+        await this.changeMembership({ type: 'addNode', nodeId: call.id });
+      }
+      reply = { t: 'forwarded', id, ok: true, value };
+    } catch (err) {
+      const e = err as { message?: string; code?: unknown };
+      reply = { t: 'forwarded', id, ok: false, error: { message: e.message ?? String(err), code: typeof e.code === 'string' ? e.code : 'UNKNOWN' } };
+    }
+    from.worker?.postMessage(reply);
   }
 
   private onPeerStatus(handle: PeerHandle, next: PeerStatus): void {

@@ -38,7 +38,19 @@ export type PeerCall =
   | { op: 'read'; command: Uint8Array; linearizable: boolean }
   | { op: 'transferLeader'; to: NodeId }
   | { op: 'confChange'; change: ConfChange }
-  | { op: 'campaign' };
+  | { op: 'campaign' }
+  /** Answered only by the leader's lessor (keep-alives are not logged); other peers forward it there. */
+  | { op: 'lease'; lease: LeaseCall };
+
+export type LeaseCall = { kind: 'keepAlive'; ID: bigint } | { kind: 'timeToLive'; ID: bigint; keys: boolean };
+
+/** What a peer's etcd API asks the manager to do for a client (a 'forward' message). */
+export type ForwardCall =
+  /** Run a call on the leader; `to` is the leader this peer knows of (0: the manager picks). */
+  | { op: 'toLeader'; to: NodeId; call: PeerCall }
+  | { op: 'memberAdd' }
+  | { op: 'memberRemove'; id: NodeId }
+  | { op: 'memberPromote'; id: NodeId };
 
 export type ToPeer =
   | { t: 'raft'; msgs: Message[] }
@@ -46,6 +58,8 @@ export type ToPeer =
   | { t: 'pause' }
   | { t: 'resume' }
   | { t: 'members'; memberPorts: Record<NodeId, number>; names: Record<NodeId, string> }
+  | { t: 'forwarded'; id: number; ok: true; value: unknown }
+  | { t: 'forwarded'; id: number; ok: false; error: CallError }
   | { t: 'stop' };
 
 export interface CallError {
@@ -76,4 +90,5 @@ export type FromPeer =
   | { t: 'status'; status: PeerStatus }
   | { t: 'applied'; index: number; term: number; count: number; latencyMs?: number }
   | { t: 'fatal'; message: string; code: string }
+  | { t: 'forward'; id: number; call: ForwardCall }
   | { t: 'stopped' };

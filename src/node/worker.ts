@@ -6,9 +6,11 @@ import { RaftNode } from '../raft/raft-node.ts';
 import { SeededRng } from '../raft/rand.ts';
 import type { Config, PersistedState } from '../raft/types.ts';
 import { PeerStorage, StorageError } from '../storage/peer-storage.ts';
+import { answerLeaseCall } from '../api/etcd/lease-service.ts';
+import { startClientServer, type ClientServer } from './client-server.ts';
 import { KvPeer } from './kv-peer.ts';
-import { PeerRuntime } from './peer-runtime.ts';
-import type { FromPeer, PeerInit, PeerStatus, ToPeer } from './protocol.ts';
+import { PeerCallError, PeerRuntime, TIMED_OUT } from './peer-runtime.ts';
+import type { ForwardCall, FromPeer, PeerInit, PeerStatus, ToPeer } from './protocol.ts';
 
 const port = parentPort!;
 const post = (msg: FromPeer) => port.postMessage(msg);
@@ -85,6 +87,31 @@ async function main(init: PeerInit): Promise<void> {
   });
   kv.attach(runtime);
 
+  // Calls the etcd API hands to the manager (to reach the leader, or to change membership).
+  const forwards = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void; timer: ReturnType<typeof setTimeout> }>();
+  let nextForwardId = 1;
+  const forward = (call: ForwardCall): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      const id = nextForwardId++;
+      // Adding a member waits for it to catch up: allow it more time than a request.
+      const wait = call.op === 'toLeader' ? init.requestTimeoutMs : init.requestTimeoutMs * 6;
+      const timer = setTimeout(() => forwards.delete(id) && reject(TIMED_OUT()), wait);
+      forwards.set(id, { resolve, reject, timer });
+      post({ t: 'forward', id, call });
+    });
+
+  let clientServer: ClientServer | undefined;
+  if (init.clientPort) {
+    try {
+      clientServer = await startClientServer(init, runtime, kv, { forward, dbSize: () => dbSize });
+    } catch (err) {
+      kv.close();
+      await storage.close().catch(() => undefined);
+      post({ t: 'fatal', message: (err as Error).message, code: 'clientPort' });
+      return;
+    }
+  }
+
   const sizeTimer = setInterval(() => void storage.approximateSize().then((n) => (dbSize = n), () => undefined), 2000);
 
   port.on('message', (msg: ToPeer) => {
@@ -104,10 +131,20 @@ async function main(init: PeerInit): Promise<void> {
       case 'members':
         kv.setMembers(msg.memberPorts, msg.names);
         return;
+      case 'forwarded': {
+        const waiter = forwards.get(msg.id);
+        if (!waiter) return;
+        forwards.delete(msg.id);
+        clearTimeout(waiter.timer);
+        if (msg.ok) waiter.resolve(msg.value);
+        else waiter.reject(new PeerCallError(msg.error.message, msg.error.code));
+        return;
+      }
       case 'stop':
         void (async () => {
           clearInterval(sizeTimer);
           if (statusTimer) clearTimeout(statusTimer);
+          await clientServer?.close();
           kv.close();
           await runtime.stop();
           await storage.close().catch(() => undefined);
@@ -136,6 +173,9 @@ async function main(init: PeerInit): Promise<void> {
           break;
         case 'campaign':
           runtime.campaign();
+          break;
+        case 'lease':
+          value = answerLeaseCall({ kv }, call.lease);
           break;
       }
       post({ t: 'result', id, ok: true, value });

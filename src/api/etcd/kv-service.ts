@@ -1,0 +1,31 @@
+// etcd's KV service. Writes go through the Raft log (a follower's proposal is forwarded to the leader by Raft
+// itself); linearizable reads wait for a ReadIndex round, serializable ones read this peer's store as it is.
+import type { UntypedServiceImplementation } from '@grpc/grpc-js';
+import { validateRequest } from '../../kv/validate.ts';
+import type { CompactionResponse, DeleteRangeResponse, KvRequest, PutResponse, TxnResponse } from '../../kv/types.ts';
+import type { ServiceContext } from './context.ts';
+import { deleteRangeRequest, deleteRangeResponse, num, putRequest, putResponse, rangeRequest, rangeResponse, txnRequest, txnResponse } from './convert.ts';
+import { unary } from './unary.ts';
+
+export function kvService(ctx: ServiceContext): UntypedServiceImplementation {
+  const header = (revision?: number) => ctx.headers.make(revision);
+  const propose = async (request: KvRequest): Promise<unknown> => ctx.runtime.propose(ctx.kv.prepare(request));
+
+  return {
+    Range: unary(async (wire) => {
+      const request = rangeRequest(wire);
+      // etcd rejects bad requests before waiting on Raft.
+      validateRequest({ type: 'range', ...request }, ctx.kv.sm.config.maxTxnOps);
+      if (!request.serializable) await ctx.runtime.linearizableBarrier();
+      return rangeResponse(ctx.kv.sm.range(request), header);
+    }),
+    Put: unary(async (wire) => putResponse((await propose({ type: 'put', ...putRequest(wire) })) as PutResponse, header)),
+    DeleteRange: unary(async (wire) => deleteRangeResponse((await propose({ type: 'deleteRange', ...deleteRangeRequest(wire) })) as DeleteRangeResponse, header)),
+    // Every txn goes through the log, read-only ones too: simpler than a second execution path, and correct.
+    Txn: unary(async (wire) => txnResponse((await propose({ type: 'txn', ...txnRequest(wire) })) as TxnResponse, header)),
+    Compact: unary(async (wire) => {
+      const response = (await propose({ type: 'compaction', revision: num(wire.revision), physical: wire.physical === true })) as CompactionResponse;
+      return { header: header(response.header.revision) };
+    }),
+  };
+}

@@ -1,0 +1,84 @@
+// etcd's Maintenance service: Status (what `etcdctl endpoint status` shows), leader transfer, and the
+// housekeeping calls a store without a bbolt file answers trivially (Alarm, Defragment). Snapshot streams the
+// KV store's canonical snapshot in etcd's framing.
+import { createHash } from 'node:crypto';
+import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { digest64 } from '../../kv/hash.ts';
+import type { ServiceContext } from './context.ts';
+import { peerOfMember } from './cluster-service.ts';
+import { keyValue, num, type Wire } from './convert.ts';
+import { ApiError, notLeader, toServiceError } from './errors.ts';
+import { memberIdOf } from './header.ts';
+import { unary } from './unary.ts';
+
+export const SERVER_VERSION = '3.5.0-raftlab';
+const SNAPSHOT_CHUNK_BYTES = 32 * 1024;
+const ALL_KEYS = new Uint8Array([0]);
+
+/**
+ * The snapshot as etcd frames it: `etcdctl snapshot save` checks that the size is 32 more than a multiple of
+ * 512 (a bbolt file's pages plus a SHA-256), so the data is zero-padded to 512 bytes, then hashed.
+ */
+export function framedSnapshot(data: Uint8Array): Buffer {
+  const padded = Buffer.alloc(Math.ceil(data.length / 512) * 512);
+  padded.set(data);
+  return Buffer.concat([padded, createHash('sha256').update(padded).digest()]);
+}
+
+export function maintenanceService(ctx: ServiceContext): UntypedServiceImplementation {
+  const header = () => ctx.headers.make();
+  const uint32 = (hex: string) => parseInt(hex.slice(-8), 16) >>> 0;
+  return {
+    Status: unary(async () => {
+      const s = ctx.runtime.status();
+      const dbSize = ctx.bridge.dbSize() || ctx.kv.sm.snapshot().length;
+      return {
+        header: header(),
+        version: SERVER_VERSION,
+        dbSize,
+        dbSizeInUse: dbSize,
+        leader: s.lead ? memberIdOf(ctx.init.clusterId, s.lead) : '0',
+        raftIndex: s.commit,
+        raftTerm: s.term,
+        raftAppliedIndex: s.applied,
+        errors: [],
+        isLearner: s.isLearner,
+      };
+    }),
+    MoveLeader: unary(async (wire: Wire) => {
+      if (ctx.runtime.status().role !== 'leader') throw notLeader();
+      let to: number;
+      try {
+        to = peerOfMember(ctx, wire.targetID);
+      } catch {
+        throw new ApiError('etcdserver: bad leader transferee', 'FAILED_PRECONDITION');
+      }
+      if (ctx.runtime.status().confState.learners.includes(to)) throw new ApiError('etcdserver: bad leader transferee', 'FAILED_PRECONDITION');
+      if (to !== ctx.init.id) await ctx.runtime.transferLeader(to);
+      return { header: header() };
+    }),
+    Alarm: unary(async () => ({ header: header(), alarms: [] })),
+    Defragment: unary(async () => ({ header: header() })),
+    Hash: unary(async () => ({ header: header(), hash: uint32(ctx.kv.sm.hash()) })),
+    HashKV: unary(async (wire: Wire) => {
+      // A digest of every key at the revision (0 = latest): equal on peers that applied the same entries.
+      const r = ctx.kv.sm.range({ key: ALL_KEYS, rangeEnd: ALL_KEYS, revision: num(wire.revision) });
+      const text = JSON.stringify(r.kvs.map((kv) => ({ ...keyValue(kv), key: Buffer.from(kv.key).toString('base64'), value: Buffer.from(kv.value).toString('base64') })));
+      return { header: header(), hash: uint32(digest64(Buffer.from(text))), compactRevision: Math.max(0, ctx.kv.sm.compactRevision) };
+    }),
+    Snapshot: (call: ServerWritableStream<Wire, Wire>) => {
+      try {
+        const framed = framedSnapshot(ctx.kv.sm.snapshot());
+        const h = header();
+        for (let sent = 0; sent < framed.length; ) {
+          const blob = framed.subarray(sent, Math.min(framed.length, sent + SNAPSHOT_CHUNK_BYTES));
+          sent += blob.length;
+          call.write({ header: h, remainingBytes: framed.length - sent, blob });
+        }
+        call.end();
+      } catch (err) {
+        call.emit('error', toServiceError(err));
+      }
+    },
+  };
+}

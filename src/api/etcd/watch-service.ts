@@ -1,0 +1,166 @@
+// etcd's Watch service: one bidirectional stream carries many watches. Each watch is a watch on this peer's
+// hub (which replays history, then follows applied revisions); this file maps the stream's watch ids to hub
+// ids and the hub's batches to WatchResponses, fragmenting big ones when the client allows it.
+import type { ServerDuplexStream, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { WatchBatch } from '../../kv/watch-hub.ts';
+import type { ServiceContext } from './context.ts';
+import { bytes, event, num, watchFilters, type Wire } from './convert.ts';
+import { noLeader, toServiceError } from './errors.ts';
+import type { ProtoHeader } from './header.ts';
+
+/** etcd sends progress notifications to watches that asked for them this often. */
+const PROGRESS_INTERVAL_MS = 10 * 60 * 1000;
+/** etcd's clientv3.InvalidWatchID: the id of a stream-wide progress response and of a failed create. */
+const INVALID_WATCH_ID = -1;
+
+export function watchService(ctx: ServiceContext): UntypedServiceImplementation {
+  return { Watch: (call: ServerDuplexStream<Wire, Wire>) => new WatchStream(ctx, call) };
+}
+
+interface StreamWatch {
+  hubId: number;
+  fragment: boolean;
+  progressNotify: boolean;
+}
+
+class WatchStream {
+  private readonly watches = new Map<number, StreamWatch>();
+  private nextId = 0;
+  private closed = false;
+  private readonly progressTimer: ReturnType<typeof setInterval>;
+  private readonly unregister: () => void = () => undefined;
+
+  constructor(
+    private readonly ctx: ServiceContext,
+    private readonly call: ServerDuplexStream<Wire, Wire>,
+  ) {
+    this.progressTimer = setInterval(() => this.notifyProgress(), PROGRESS_INTERVAL_MS);
+    call.on('data', (request: Wire) => this.onRequest(request));
+    call.on('end', () => this.close(true));
+    call.on('cancelled', () => this.close(false));
+    call.on('error', () => this.close(false));
+    call.on('close', () => this.close(false));
+    // A client that asks for a leader (etcdctl, clientv3 with WithRequireLeader) is refused, or later cut
+    // off, while this peer has none, so that it reconnects to a peer that has one.
+    if (call.metadata.get('hasleader')[0] === 'true') {
+      if (ctx.leader() === 0) {
+        this.fail(noLeader());
+        return;
+      }
+      this.unregister = ctx.leaderless.add((err) => this.fail(err));
+    }
+  }
+
+  private onRequest(request: Wire): void {
+    if (this.closed) return;
+    try {
+      if (request.createRequest) this.create(request.createRequest as Wire);
+      else if (request.cancelRequest) this.cancel(num((request.cancelRequest as Wire).watchId));
+      else if (request.progressRequest) this.progress();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private create(req: Wire): void {
+    let id = num(req.watchId);
+    if (id !== 0 && this.watches.has(id)) {
+      this.send({
+        header: this.ctx.headers.make(),
+        watchId: INVALID_WATCH_ID,
+        created: true,
+        canceled: true,
+        cancelReason: 'mvcc: duplicate watch ID provided on the WatchStream',
+      });
+      return;
+    }
+    if (id === 0) {
+      while (this.watches.has(this.nextId)) this.nextId++;
+      id = this.nextId++;
+    }
+    // As etcd: an empty key means the smallest key, `\0`.
+    let key = bytes(req.key);
+    if (key.length === 0) key = new Uint8Array([0]);
+    const watch: StreamWatch = { hubId: -1, fragment: req.fragment === true, progressNotify: req.progressNotify === true };
+    this.watches.set(id, watch);
+    // The hub calls the sink synchronously, with the created batch first, before create() returns.
+    watch.hubId = this.ctx.kv.sm.watches.create(
+      { key, rangeEnd: bytes(req.rangeEnd), startRevision: num(req.startRevision), prevKv: req.prevKv === true, filters: watchFilters(req.filters) },
+      (batch) => this.onBatch(id, watch, batch),
+    );
+  }
+
+  private cancel(id: number): void {
+    const watch = this.watches.get(id);
+    // An unknown id gets no answer: clients fail on responses for watches they do not know.
+    if (watch) this.ctx.kv.sm.watches.cancel(watch.hubId);
+  }
+
+  /** etcd answers a progress request with one response for the whole stream, if it has watches. */
+  private progress(): void {
+    if (this.watches.size === 0) return;
+    this.send({ header: this.ctx.headers.make(), watchId: INVALID_WATCH_ID });
+  }
+
+  private notifyProgress(): void {
+    for (const watch of this.watches.values()) if (watch.progressNotify) this.ctx.kv.sm.watches.progress(watch.hubId);
+  }
+
+  private onBatch(id: number, watch: StreamWatch, batch: WatchBatch): void {
+    const header = this.ctx.headers.make(batch.revision);
+    if (batch.created) {
+      this.send({ header, watchId: id, created: true });
+    } else if (batch.canceled) {
+      if (this.watches.get(id) === watch) this.watches.delete(id);
+      this.send({
+        header,
+        watchId: id,
+        canceled: true,
+        compactRevision: batch.compactRevision ?? 0,
+        ...(batch.cancelReason !== undefined ? { cancelReason: batch.cancelReason } : {}),
+      });
+    } else {
+      this.sendEvents(id, watch.fragment, header, batch);
+    }
+  }
+
+  /** One revision's events in one response, or in fragments below the request size limit if allowed. */
+  private sendEvents(id: number, fragment: boolean, header: ProtoHeader, batch: WatchBatch): void {
+    const events = batch.events.map(event);
+    const limit = this.ctx.kv.sm.config.maxRequestBytes;
+    const sizes = batch.events.map((e) => 64 + e.kv.key.length + e.kv.value.length + (e.prevKv ? e.prevKv.key.length + e.prevKv.value.length + 32 : 0));
+    const total = sizes.reduce((a, b) => a + b, 0);
+    if (!fragment || events.length < 2 || total < limit) {
+      this.send({ header, watchId: id, events });
+      return;
+    }
+    let at = 0;
+    while (at < events.length) {
+      let size = 0;
+      const start = at;
+      // Each fragment holds at least one event and stays under the limit when it holds more.
+      while (at < events.length && (at === start || size + sizes[at]! < limit)) size += sizes[at++]!;
+      this.send({ header, watchId: id, events: events.slice(start, at), fragment: at < events.length });
+    }
+  }
+
+  private send(response: Wire): void {
+    if (!this.closed) this.call.write(response);
+  }
+
+  private fail(err: unknown): void {
+    if (this.closed) return;
+    this.call.emit('error', toServiceError(err));
+    this.close(false);
+  }
+
+  private close(endStream: boolean): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.progressTimer);
+    this.unregister();
+    for (const watch of this.watches.values()) this.ctx.kv.sm.watches.remove(watch.hubId);
+    this.watches.clear();
+    if (endStream) this.call.end();
+  }
+}
