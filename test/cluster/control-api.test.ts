@@ -1,0 +1,90 @@
+// The WebSocket control API: requests and replies, the status stream, bad input, and the Origin rule.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import { ControlServer } from '../../src/api/control-server.ts';
+import type { ClusterStatus } from '../../src/cluster/status.ts';
+import { startCluster, waitFor } from './helpers.ts';
+
+function connect(url: string, origin?: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, origin ? { headers: { Origin: origin } } : {});
+    ws.once('open', () => resolve(ws));
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`refused with HTTP ${res.statusCode}`)));
+    ws.once('error', reject);
+  });
+}
+
+function request(ws: WebSocket, body: object | string): Promise<any> {
+  const id = Math.random().toString(36).slice(2);
+  return new Promise((resolve) => {
+    const onMessage = (data: WebSocket.RawData) => {
+      const msg = JSON.parse(data.toString());
+      if (msg.id === id || (typeof body === 'string' && msg.id === null)) {
+        ws.off('message', onMessage);
+        resolve(msg);
+      }
+    };
+    ws.on('message', onMessage);
+    ws.send(typeof body === 'string' ? body : JSON.stringify({ v: 1, id, ...body }));
+  });
+}
+
+test('control API: status, actions, the status stream and clear errors', async () => {
+  const { manager, stop } = await startCluster();
+  const server = await ControlServer.start(manager, { port: 0 });
+  const ws = await connect(server.url);
+  try {
+    await manager.waitForLeader();
+    const status = await request(ws, { op: 'status' });
+    assert.equal(status.ok, true);
+    assert.equal(status.result.peers.length, 3);
+
+    const pushes: ClusterStatus[] = [];
+    ws.on('message', (d) => {
+      const m = JSON.parse(d.toString());
+      if (m.type === 'status') pushes.push(m.status);
+    });
+    assert.equal((await request(ws, { op: 'subscribe' })).ok, true);
+
+    assert.deepEqual((await request(ws, { op: 'put', key: 'greeting', value: 'hello' })).ok, true);
+    const got = await request(ws, { op: 'get', key: 'greeting' });
+    assert.equal(got.result.value, 'hello');
+
+    const killed = await request(ws, { op: 'kill', peer: 'leader' });
+    assert.equal(killed.ok, true);
+    await waitFor(() => pushes.some((s) => s.peers.some((p) => p.state === 'down') && s.leader !== 0 && s.peers.find((p) => p.id === s.leader)?.state === 'up'), 'a pushed status with a new leader and a down peer');
+
+    const badJson = await request(ws, '{not json');
+    assert.equal(badJson.ok, false);
+    assert.match(badJson.error.message, /not valid JSON/);
+    const unknown = await request(ws, { op: 'explode' });
+    assert.equal(unknown.ok, false);
+    assert.match(unknown.error.message, /unknown op "explode"/);
+    const noPeer = await request(ws, { op: 'kill', peer: 'n9' });
+    assert.equal(noPeer.error.code, 'NOT_FOUND');
+    assert.match(noPeer.error.message, /no peer named "n9"/);
+    const badDrop = await request(ws, { op: 'drop', from: 'n1', to: 'n2', percent: 140 });
+    assert.match(badDrop.error.message, /between 0 and 100/);
+    assert.equal((await request(ws, { op: 'status' })).ok, true, 'the server keeps serving after bad input');
+  } finally {
+    ws.close();
+    await server.close();
+    await stop();
+  }
+});
+
+test('control API refuses WebSockets from foreign web pages but accepts its own dashboard origin', async () => {
+  const { manager, stop } = await startCluster({ nodes: 1 });
+  const server = await ControlServer.start(manager, { port: 0 });
+  try {
+    await assert.rejects(connect(server.url, 'http://evil.example'), /refused with HTTP 401|refused with HTTP 403/);
+    await assert.rejects(connect(server.url, 'http://127.0.0.1:1'), /refused/);
+    const own = await connect(server.url, `http://127.0.0.1:${server.port}`);
+    assert.equal((await request(own, { op: 'status' })).ok, true);
+    own.close();
+  } finally {
+    await server.close();
+    await stop();
+  }
+});
