@@ -12,6 +12,8 @@ import type { ProtoHeader } from './header.ts';
 const PROGRESS_INTERVAL_MS = 10 * 60 * 1000;
 /** etcd's clientv3.InvalidWatchID: the id of a stream-wide progress response and of a failed create. */
 const INVALID_WATCH_ID = -1;
+/** etcd sends a new watch's history in responses of at most this many revisions (watchBatchMaxRevs). */
+const CATCH_UP_MAX_REVISIONS = 1000;
 
 export function watchService(ctx: ServiceContext): UntypedServiceImplementation {
   return { Watch: (call: ServerDuplexStream<Wire, Wire>) => new WatchStream(ctx, call) };
@@ -83,11 +85,19 @@ class WatchStream {
     if (key.length === 0) key = new Uint8Array([0]);
     const watch: StreamWatch = { hubId: -1, fragment: req.fragment === true, progressNotify: req.progressNotify === true };
     this.watches.set(id, watch);
-    // The hub calls the sink synchronously, with the created batch first, before create() returns.
+    // The hub calls the sink synchronously, with the created batch first, then the history, before create()
+    // returns. etcd sends that history in as few responses as it can, so it is gathered here first.
+    let history: WatchBatch[] | undefined = [];
     watch.hubId = this.ctx.kv.sm.watches.create(
       { key, rangeEnd: bytes(req.rangeEnd), startRevision: num(req.startRevision), prevKv: req.prevKv === true, filters: watchFilters(req.filters) },
-      (batch) => this.onBatch(id, watch, batch),
+      (batch) => (history && !batch.created && !batch.canceled ? history.push(batch) : this.onBatch(id, watch, batch)),
     );
+    const gathered = history;
+    history = undefined;
+    for (let at = 0; at < gathered.length; at += CATCH_UP_MAX_REVISIONS) {
+      const part = gathered.slice(at, at + CATCH_UP_MAX_REVISIONS);
+      this.onBatch(id, watch, { ...part[part.length - 1]!, events: part.flatMap((b) => b.events) });
+    }
   }
 
   private cancel(id: number): void {
@@ -112,13 +122,10 @@ class WatchStream {
       this.send({ header, watchId: id, created: true });
     } else if (batch.canceled) {
       if (this.watches.get(id) === watch) this.watches.delete(id);
-      this.send({
-        header,
-        watchId: id,
-        canceled: true,
-        compactRevision: batch.compactRevision ?? 0,
-        ...(batch.cancelReason !== undefined ? { cancelReason: batch.cancelReason } : {}),
-      });
+      // etcd reports a compacted start revision by compact_revision alone, with a zero header revision;
+      // clients turn that into "required revision has been compacted" themselves.
+      const compacted = batch.compactRevision !== undefined && batch.compactRevision > 0;
+      this.send({ header: compacted ? this.ctx.headers.make(0) : header, watchId: id, canceled: true, compactRevision: batch.compactRevision ?? 0 });
     } else {
       this.sendEvents(id, watch.fragment, header, batch);
     }
