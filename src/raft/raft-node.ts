@@ -9,7 +9,8 @@
 // - The leader counts its own copy of an entry towards a quorum only once the caller has persisted it
 //   (advance), so an entry commits when a majority really has it on disk.
 // - Membership changes take effect when their entry is applied (at advance), one at a time: a new change is
-//   refused while an earlier one is not yet applied. A leader removed from the membership steps down.
+//   refused while an earlier one is not yet applied. A leader removed from the membership stops taking
+//   proposals and hands leadership to the most up-to-date remaining voter (it keeps replicating meanwhile).
 // - PreVote and CheckQuorum as in the thesis §9.6 and §6.2; a follower that has heard from a live leader
 //   within the election timeout ignores vote requests, unless they come from a leadership transfer.
 import { applyToConfState, decodeConfChange, encodeConfChange } from './confchange.ts';
@@ -363,8 +364,9 @@ export class RaftNode {
     if (this.electionElapsed >= this.cfg.electionTick) {
       this.electionElapsed = 0;
       if (this.cfg.checkQuorum) this.stepInternal(message('checkQuorum', this.id, { from: this.id }));
-      // A transfer that has not finished within an election timeout is abandoned.
+      // A transfer that has not finished within an election timeout is abandoned (a removed leader retries).
       if (this.role === 'leader' && this.leadTransferee !== NONE) this.leadTransferee = NONE;
+      if (this.role === 'leader' && !this.voters.has(this.id)) this.transferToBestVoter();
     }
     if (this.role !== 'leader') return;
     if (this.heartbeatElapsed >= this.cfg.heartbeatTick) {
@@ -615,6 +617,20 @@ export class RaftNode {
     else this.send(message('readIndexResp', to, { index, context }));
   }
 
+  /** Hands leadership to the remaining voter with the longest log (this leader has been removed). */
+  private transferToBestVoter(): void {
+    let best: NodeId = NONE;
+    let bestMatch = -1;
+    for (const id of [...this.voters].sort((a, b) => a - b)) {
+      const match = this.prs.get(id)?.match ?? 0;
+      if (match > bestMatch) {
+        best = id;
+        bestMatch = match;
+      }
+    }
+    if (best !== NONE) this.leaderTransfer(best);
+  }
+
   private leaderTransfer(transferee: NodeId): RaftError | undefined {
     if (!this.voters.has(transferee)) return new RaftError('badTransferee', `node ${transferee} is not a voting member`);
     if (transferee === this.id) return undefined;
@@ -857,8 +873,10 @@ export class RaftNode {
     this.setConf(next);
     if (this.role !== 'leader') return;
     if (!this.voters.has(this.id)) {
-      // Removed (or demoted): stop leading; the others elect a new leader.
-      this.becomeFollower(this.currentTerm, NONE);
+      // Removed: keep leading, without taking proposals, until leadership is handed to a remaining voter.
+      // Stepping down at once could leave the others unaware that the removal is committed, still counting
+      // this peer's vote in their configuration, and unable to elect anyone (found by the simulator).
+      this.transferToBestVoter();
       return;
     }
     if (this.leadTransferee !== NONE && !this.voters.has(this.leadTransferee)) this.leadTransferee = NONE;
