@@ -1,0 +1,122 @@
+// Key values as files: read, write with conflict detection by mod revision, delete, and a key's history.
+// The VS Code FileSystemProvider (src/extension/value-fs.ts) is a thin layer over this. No `vscode` here.
+//
+// A value file remembers the mod revision it was read at (its base). Saving writes only if the key still has
+// that mod revision (a txn compare), so a change made on the cluster meanwhile is never overwritten silently:
+// the save fails with a ConflictError naming both revisions, and the user picks Overwrite or Compare.
+import { displayBytes, toHex } from './bytes.ts';
+import { isCompactedError, type KeyValue, type KvSource } from './kv-source.ts';
+
+export class ConflictError extends Error {
+  constructor(
+    readonly key: Uint8Array,
+    readonly baseModRevision: number,
+    readonly current: KeyValue | undefined,
+  ) {
+    super(
+      current
+        ? `${displayBytes(key)} changed on the cluster since you opened it (mod revision ${baseModRevision} → ${current.modRevision}); overwrite it or compare first`
+        : baseModRevision === 0
+          ? `${displayBytes(key)} was created on the cluster since you opened it (now at a newer revision); overwrite it or compare first`
+          : `${displayBytes(key)} was deleted on the cluster since you opened it (mod revision ${baseModRevision}); overwrite to create it again`,
+    );
+    this.name = 'ConflictError';
+  }
+}
+
+export class KeyNotFoundError extends Error {
+  constructor(readonly key: Uint8Array, revision?: number) {
+    super(`${displayBytes(key)} does not exist${revision ? ` at revision ${revision}` : ''}`);
+    this.name = 'KeyNotFoundError';
+  }
+}
+
+export interface HistoryEntry {
+  kv: KeyValue;
+}
+
+export interface History {
+  /** Newest first: the current value, then each earlier version back to the key's creation or compaction. */
+  entries: HistoryEntry[];
+  /** Earlier versions exist but were compacted away. */
+  compacted: boolean;
+  /** Stopped at the limit. */
+  truncated: boolean;
+}
+
+export class ValueFiles {
+  private readonly bases = new Map<string, number>();
+
+  constructor(readonly source: KvSource) {}
+
+  /** The key now (or at `revision`), or undefined when it does not exist. */
+  async get(key: Uint8Array, revision?: number): Promise<KeyValue | undefined> {
+    const res = await this.source.range({ key, ...(revision ? { revision } : {}) });
+    return res.kvs[0];
+  }
+
+  /** Reads the value a file shows; remembers its mod revision as the base for the next save. */
+  async read(key: Uint8Array, revision?: number): Promise<KeyValue> {
+    const kv = await this.get(key, revision);
+    if (!kv) throw new KeyNotFoundError(key, revision);
+    if (!revision) this.bases.set(toHex(key), kv.modRevision);
+    return kv;
+  }
+
+  /** The mod revision the next save compares against (0: the file was new). */
+  base(key: Uint8Array): number | undefined {
+    return this.bases.get(toHex(key));
+  }
+
+  /** Forgets the base (the file was closed), or sets it (the user chose to overwrite from this revision). */
+  setBase(key: Uint8Array, modRevision: number | undefined): void {
+    if (modRevision === undefined) this.bases.delete(toHex(key));
+    else this.bases.set(toHex(key), modRevision);
+  }
+
+  /**
+   * Saves a value. With a base, writes only if the key still has that mod revision; without one (a file never
+   * read), creates the key only if it does not exist. Throws ConflictError otherwise.
+   */
+  async write(key: Uint8Array, value: Uint8Array): Promise<{ modRevision: number }> {
+    const base = this.bases.get(toHex(key)) ?? 0;
+    const res = await this.source.putIfModRevision(key, value, base);
+    if (!res.succeeded) throw new ConflictError(key, base, res.current);
+    this.bases.set(toHex(key), res.revision);
+    return { modRevision: res.revision };
+  }
+
+  /** Writes whatever the key holds now (Overwrite). */
+  async overwrite(key: Uint8Array, value: Uint8Array): Promise<{ modRevision: number }> {
+    const res = await this.source.put(key, value);
+    this.bases.set(toHex(key), res.revision);
+    return { modRevision: res.revision };
+  }
+
+  async delete(key: Uint8Array): Promise<number> {
+    const res = await this.source.deleteRange(key);
+    this.bases.delete(toHex(key));
+    return res.deleted;
+  }
+
+  /** The key's versions, newest first, walking back through mod revisions until its creation or compaction. */
+  async history(key: Uint8Array, max = 100): Promise<History> {
+    const entries: HistoryEntry[] = [];
+    let kv = await this.get(key);
+    if (!kv) return { entries, compacted: false, truncated: false };
+    for (;;) {
+      entries.push({ kv });
+      if (kv.version <= 1 || kv.modRevision <= 1) return { entries, compacted: false, truncated: false };
+      if (entries.length >= max) return { entries, compacted: false, truncated: true };
+      let prev: KeyValue | undefined;
+      try {
+        prev = await this.get(key, kv.modRevision - 1);
+      } catch (err) {
+        if (isCompactedError(err)) return { entries, compacted: true, truncated: false };
+        throw err;
+      }
+      if (!prev) return { entries, compacted: false, truncated: false };
+      kv = prev;
+    }
+  }
+}
