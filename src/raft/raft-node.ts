@@ -466,10 +466,19 @@ export class RaftNode {
             this.vote = m.from;
           }
         } else {
-          this.send(message(respType, m.from, { term: this.currentTerm, reject: true }));
+          // The refusal carries our commit index: a candidate that has the same entry there may learn that it
+          // is committed. Without it, a peer that missed the commit of a membership change (say, the leader
+          // removing itself) could keep counting a vote it will never get (found by the simulator).
+          const commit = this.log.committed;
+          this.send(message(respType, m.from, { term: this.currentTerm, reject: true, commit, logTerm: this.log.term(commit) ?? 0 }));
         }
         return undefined;
       }
+      case 'voteResp':
+      case 'preVoteResp':
+        // Safe for any peer: matching (index, term) means an identical prefix (log matching), and it is committed.
+        if (m.reject && m.commit > this.log.committed && this.log.matchTerm(m.commit, m.logTerm)) this.log.commitTo(m.commit);
+        break;
     }
     switch (this.role) {
       case 'leader':
