@@ -553,6 +553,7 @@ export class ClusterManager extends EventEmitter {
         revision: s?.revision ?? 0,
         keys: s?.keys ?? 0,
         cutOff: this.network.isCutOff(m.id, ids),
+        logTerms: s?.logTerms ?? [],
       };
       if (h?.error) view.error = h.error;
       return view;

@@ -1,6 +1,7 @@
 // The one status model shared by the CLI table, the control API, the VS Code views and the dashboard.
 import type { NodeId, ProgressStatus, Role } from '../raft/types.ts';
 import type { LinkView } from './network.ts';
+import type { TermRun } from '../node/protocol.ts';
 
 export type PeerState = 'starting' | 'up' | 'down' | 'paused' | 'removed';
 
@@ -27,6 +28,8 @@ export interface PeerView {
   keys: number;
   /** Every link to and from this peer is cut. */
   cutOff: boolean;
+  /** The terms of the log's entries as [first index, term] runs (the newest runs; see node/term-runs.ts). */
+  logTerms?: TermRun[];
   /** Set when the peer failed (for example its data folder could not be opened). */
   error?: string;
 }

@@ -80,7 +80,12 @@ export interface PeerStatus {
   /** Milliseconds per tick, so the UI can turn ticks into time. */
   tickMs: number;
   dbSize: number;
+  /** The terms of the log's entries as runs, for the dashboard's log strip (see term-runs.ts). */
+  logTerms?: TermRun[];
 }
+
+/** A run of log entries of one term: [first index of the run, term]; the run ends where the next begins. */
+export type TermRun = [fromIndex: number, term: number];
 
 export type FromPeer =
   | { t: 'started'; clientPort: number }

@@ -10,6 +10,7 @@ import { answerLeaseCall } from '../api/etcd/lease-service.ts';
 import { startClientServer, type ClientServer } from './client-server.ts';
 import { KvPeer } from './kv-peer.ts';
 import { PeerCallError, PeerRuntime, TIMED_OUT } from './peer-runtime.ts';
+import { termRuns } from './term-runs.ts';
 import type { ForwardCall, FromPeer, PeerInit, PeerStatus, ToPeer } from './protocol.ts';
 
 const port = parentPort!;
@@ -66,6 +67,7 @@ async function main(init: PeerInit): Promise<void> {
       electionProgress: raft.randomizedElectionTimeout > 0 ? Math.min(1, raft.electionElapsed / raft.randomizedElectionTimeout) : 0,
       tickMs: init.timing.heartbeatMs,
       dbSize,
+      logTerms: termRuns((i) => node.term(i), raft.firstIndex, raft.lastIndex),
     };
     post({ t: 'status', status });
   };
