@@ -1,0 +1,218 @@
+// The controls: the toolbar (add peer, heal, kill the leader, put / get a key, recent writes) and the
+// inspector for what was clicked (a peer: kill, restart, pause, resume, isolate, make leader, remove; a link:
+// cut one way or both, drop a share of messages, delay them). Everything goes through the host as an action.
+import { h, setText, toggleClass } from '../dom.ts';
+import { linkKey, type LinkRate } from '../model.ts';
+import type { ClusterStatus, DashboardAction } from '../protocol.ts';
+import type { Selection } from '../host-link.ts';
+import type { PeerView } from '../../src/cluster/status.ts';
+
+export type Run = (action: DashboardAction) => Promise<unknown>;
+
+function button(label: string, action: string, onClick: () => void, secondary = true): HTMLElement {
+  const b = h('vscode-button', { text: label, attrs: { 'data-action': action }, on: { click: () => !b.hasAttribute('disabled') && onClick() } });
+  if (secondary) b.setAttribute('secondary', '');
+  return b;
+}
+
+function setDisabled(el: Element, disabled: boolean): void {
+  if (el.hasAttribute('disabled') !== disabled) el.toggleAttribute('disabled', disabled);
+}
+
+function textfield(placeholder: string, label: string, value = '', type = 'text'): HTMLElement & { value: string } {
+  const f = h('vscode-textfield', { attrs: { placeholder, 'aria-label': label, type, value } }) as HTMLElement & { value: string };
+  return f;
+}
+
+interface Write {
+  at: number;
+  text: string;
+  ok: boolean;
+}
+
+export class Toolbar {
+  readonly el = h('section', { class: 'toolbar', attrs: { 'aria-label': 'Cluster controls' } });
+  private readonly key = textfield('key', 'key', 'greeting');
+  private readonly value = textfield('value', 'value', 'hello');
+  private readonly writes = h('ol', { class: 'writes', attrs: { 'data-testid': 'writes' } });
+  private readonly killLeader: HTMLElement;
+  private readonly add: HTMLElement;
+  private readonly log: Write[] = [];
+  private counter = 0;
+
+  constructor(private readonly run: Run) {
+    this.killLeader = button('Kill the leader', 'kill-leader', () => void this.run({ kind: 'killLeader' }).catch(() => undefined));
+    this.add = button('Add peer', 'add-peer', () => void this.run({ kind: 'add' }).catch(() => undefined));
+    const put = button('Put', 'put', () => void this.put(), false);
+    const get = button('Get', 'get', () => void this.get());
+    const test = button('Put a test key', 'put-test', () => {
+      this.counter++;
+      this.key.value = `test/${Date.now().toString(36)}-${this.counter}`;
+      this.value.value = `value ${this.counter}`;
+      void this.put();
+    });
+    this.el.append(
+      h('div', { class: 'tool-group' }, this.add, button('Heal network', 'heal', () => void this.run({ kind: 'heal' }).catch(() => undefined)), this.killLeader),
+      h('div', { class: 'tool-group kv' }, this.key, this.value, put, get, test),
+      h('div', { class: 'writes-box' }, h('h3', { text: 'Recent writes and reads' }), this.writes),
+    );
+  }
+
+  update(status: ClusterStatus): void {
+    setDisabled(this.killLeader, status.leader === 0);
+    setDisabled(this.add, status.peers.length >= 7 || status.leader === 0);
+  }
+
+  private async put(): Promise<void> {
+    const key = this.key.value;
+    const value = this.value.value;
+    try {
+      const r = (await this.run({ kind: 'put', key, value })) as { revision: number };
+      this.record(`put ${key} = ${value} → revision ${r.revision}`, true);
+    } catch (err) {
+      this.record(`put ${key} failed: ${(err as Error).message}`, false);
+    }
+  }
+
+  private async get(): Promise<void> {
+    const key = this.key.value;
+    try {
+      const r = (await this.run({ kind: 'get', key })) as { value: string | null; revision: number };
+      this.record(r.value === null ? `get ${key}: not found (revision ${r.revision})` : `get ${key} = ${r.value} (revision ${r.revision})`, true);
+    } catch (err) {
+      this.record(`get ${key} failed: ${(err as Error).message}`, false);
+    }
+  }
+
+  private record(text: string, ok: boolean): void {
+    this.log.unshift({ at: Date.now(), text, ok });
+    this.log.length = Math.min(this.log.length, 12);
+    this.writes.replaceChildren(...this.log.map((w) => h('li', { class: w.ok ? '' : 'bad', text: w.text })));
+  }
+}
+
+export class Inspector {
+  readonly el = h('section', { class: 'card inspector', attrs: { 'aria-label': 'Selection', 'data-testid': 'inspector' } });
+  private readonly title = h('h2', { text: 'Select a peer or a link' });
+  private readonly details = h('div', { class: 'inspector-details' });
+  private readonly actions = h('div', { class: 'inspector-actions' });
+  private shown = '';
+  private peerButtons = new Map<string, HTMLElement>();
+  private linkInfo = new Map<string, HTMLElement>();
+  private readonly dropPercent = textfield('%', 'drop percent', '30', 'number');
+  private readonly delayMs = textfield('ms', 'delay in milliseconds', '200', 'number');
+
+  constructor(private readonly run: Run) {
+    this.el.append(this.title, this.details, this.actions);
+    this.details.append(h('p', { class: 'muted', text: 'Click a peer card or a node to kill, restart, pause, isolate or promote it; click a link between two nodes to cut it, drop or delay its messages.' }));
+  }
+
+  update(status: ClusterStatus, selection: Selection | undefined, rates: Map<string, LinkRate>): void {
+    const key = selection ? (selection.kind === 'peer' ? `peer:${selection.peer}` : `link:${selection.a}:${selection.b}`) : '';
+    if (key !== this.shown) this.build(status, selection);
+    this.shown = key;
+    if (selection?.kind === 'peer') {
+      const p = status.peers.find((x) => x.name === selection.peer);
+      if (p) this.refreshPeer(p, status);
+    } else if (selection?.kind === 'link') {
+      for (const [dir, el] of this.linkInfo) {
+        const [from, to] = dir.split('>').map((n) => status.peers.find((p) => p.name === n));
+        if (!from || !to) continue;
+        const r = rates.get(linkKey(from.id, to.id));
+        const l = r?.link ?? status.links.find((x) => x.from === from.id && x.to === to.id);
+        const rule = l ? [l.cut ? 'cut' : 'open', l.dropPercent ? `drops ${l.dropPercent}%` : '', l.delayMs ? `delay ${l.delayMs} ms` : ''].filter(Boolean).join(', ') : 'open';
+        const traffic = r ? Object.entries(r.byClass).map(([c, n]) => `${c} ${Math.round(n!)}/s`).join(', ') : '';
+        setText(el, `${from.name} → ${to.name}: ${rule}${traffic ? ` · ${traffic}` : ''}${l ? ` · sent ${l.sent}, dropped ${l.dropped}` : ''}`);
+        toggleClass(el, 'bad', !!l?.cut);
+      }
+    }
+  }
+
+  private build(status: ClusterStatus, selection: Selection | undefined): void {
+    this.peerButtons.clear();
+    this.linkInfo.clear();
+    this.details.replaceChildren();
+    this.actions.replaceChildren();
+    if (!selection) {
+      setText(this.title, 'Select a peer or a link');
+      return;
+    }
+    const act = (a: DashboardAction) => void this.run(a).catch(() => undefined);
+    if (selection.kind === 'peer') {
+      const name = selection.peer;
+      setText(this.title, `Peer ${name}`);
+      this.el.dataset.peer = name;
+      const defs: [string, string, DashboardAction][] = [
+        ['Kill', 'kill', { kind: 'kill', peer: name }],
+        ['Restart', 'restart', { kind: 'restart', peer: name }],
+        ['Pause', 'pause', { kind: 'pause', peer: name }],
+        ['Resume', 'resume', { kind: 'resume', peer: name }],
+        ['Isolate', 'isolate', { kind: 'isolate', peer: name }],
+        ['Make leader', 'transfer', { kind: 'transfer', peer: name }],
+        ['Remove', 'remove', { kind: 'remove', peer: name }],
+      ];
+      for (const [label, id, action] of defs) {
+        const b = button(label, id, () => act(action));
+        this.peerButtons.set(id, b);
+        this.actions.append(b);
+      }
+      this.details.append(h('p', { class: 'peer-summary' }));
+      return;
+    }
+    delete this.el.dataset.peer;
+    const { a, b } = selection;
+    setText(this.title, `Link ${a} ↔ ${b}`);
+    for (const dir of [`${a}>${b}`, `${b}>${a}`]) {
+      const line = h('p', { class: 'link-line', attrs: { 'data-link': dir } });
+      this.linkInfo.set(dir, line);
+      this.details.append(line);
+    }
+    const direction = h('vscode-single-select', { attrs: { 'aria-label': 'direction' } }) as HTMLElement & { value: string };
+    for (const [value, label] of [
+      [`${a}>${b}`, `${a} → ${b}`],
+      [`${b}>${a}`, `${b} → ${a}`],
+      ['both', 'both ways'],
+    ]) direction.append(h('vscode-option', { text: label, attrs: { value: value! } }));
+    const dirs = (): [string, string][] => {
+      const v = direction.value || `${a}>${b}`;
+      return v === 'both' ? [[a, b], [b, a]] : [v.split('>') as [string, string]];
+    };
+    this.actions.append(
+      h('div', { class: 'row' }, button(`Cut ${a} → ${b}`, 'cut-ab', () => act({ kind: 'cut', from: a, to: b, oneWay: true })), button(`Cut ${b} → ${a}`, 'cut-ba', () => act({ kind: 'cut', from: b, to: a, oneWay: true })), button('Cut both ways', 'cut-both', () => act({ kind: 'cut', from: a, to: b, oneWay: false }))),
+      h('div', { class: 'row' }, h('span', { class: 'muted', text: 'on' }), direction),
+      h(
+        'div',
+        { class: 'row' },
+        this.dropPercent,
+        button('Drop %', 'drop', () => {
+          const percent = Number(this.dropPercent.value);
+          for (const [from, to] of dirs()) act({ kind: 'drop', from, to, percent });
+        }),
+        this.delayMs,
+        button('Delay ms', 'delay', () => {
+          const ms = Number(this.delayMs.value);
+          for (const [from, to] of dirs()) act({ kind: 'delay', from, to, ms });
+        }),
+      ),
+      h('div', { class: 'row' }, button('Heal network', 'heal-link', () => act({ kind: 'heal' }))),
+    );
+    void status;
+  }
+
+  private refreshPeer(p: PeerView, status: ClusterStatus): void {
+    const isLeader = p.id === status.leader;
+    const state = p.state === 'up' && p.cutOff ? 'up, cut off' : p.state;
+    const summary = this.details.querySelector('.peer-summary');
+    if (summary) setText(summary, `${p.role}${isLeader ? ' (the leader)' : ''}, ${state}, term ${p.term}${p.error ? ` — ${p.error}` : ''}`);
+    const can: Record<string, boolean> = {
+      kill: p.state === 'up' || p.state === 'paused',
+      restart: p.state !== 'removed' && p.state !== 'starting',
+      pause: p.state === 'up',
+      resume: p.state === 'paused',
+      isolate: p.state !== 'removed' && !p.cutOff,
+      transfer: p.state === 'up' && !isLeader && !p.isLearner && status.leader !== 0,
+      remove: p.state !== 'removed' && status.peers.length > 1,
+    };
+    for (const [id, b] of this.peerButtons) setDisabled(b, !can[id]);
+  }
+}

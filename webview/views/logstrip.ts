@@ -1,0 +1,283 @@
+// Each peer's log as a strip of entries coloured by term, one row per peer on a shared index axis: the commit
+// point marked, uncommitted entries pale, entries that disagree with the leader's log struck through in red
+// until they are truncated, compacted entries (in the snapshot) hatched. Only the visible window is drawn, from
+// the peers' term runs, so the cost depends on the runs in view, not on the log's length.
+import { fitCanvas, h } from '../dom.ts';
+import { termColor, type Palette } from '../colors.ts';
+import { divergentRanges, leaderOf, segments } from '../model.ts';
+import type { ClusterStatus } from '../protocol.ts';
+import type { ViewState } from '../host-link.ts';
+
+const GUTTER = 56;
+const AXIS = 18;
+const ROW = 22;
+const MIN_SCALE = 1 / 4096;
+const MAX_SCALE = 24;
+
+export class LogStripView {
+  readonly el = h('section', { class: 'card logs', attrs: { 'aria-label': 'Logs' } });
+  readonly canvas = h('canvas', { attrs: { 'data-testid': 'log-strips', role: 'img', 'aria-label': 'each peer log coloured by term' } });
+  private readonly range = h('input', { attrs: { type: 'range', min: '1', max: '1', value: '1', 'aria-label': 'scroll the log window' } });
+  private readonly info = h('span', { class: 'muted log-info', attrs: { 'data-testid': 'log-window' } });
+  private readonly followBtn: HTMLElement;
+  private status: ClusterStatus | undefined;
+  private frame = 0;
+  /** Pixels per entry. */
+  scale = 8;
+  follow = true;
+  /** First index in view when not following. */
+  start = 1;
+  private drag: { x: number; start: number } | undefined;
+  /** Index window drawn last, for tests. */
+  lastWindow: [number, number] = [1, 1];
+
+  constructor(
+    private palette: Palette,
+    state: ViewState,
+    private readonly saveState: () => void,
+  ) {
+    this.scale = clamp(state.logScale ?? 8, MIN_SCALE, MAX_SCALE);
+    this.follow = state.logFollow ?? true;
+    this.start = state.logStart ?? 1;
+    const btn = (label: string, title: string, fn: () => void) => {
+      const b = h('vscode-button', { text: label, title, attrs: { secondary: '' }, on: { click: fn } });
+      return b;
+    };
+    this.followBtn = btn('Follow newest', 'keep the newest entries in view', () => {
+      this.follow = true;
+      this.changed();
+    });
+    const legend = h(
+      'div',
+      { class: 'legend' },
+      h('span', { class: 'legend-item' }, h('span', { class: 'swatch solid' }), 'committed'),
+      h('span', { class: 'legend-item' }, h('span', { class: 'swatch pale' }), 'not yet committed'),
+      h('span', { class: 'legend-item' }, h('span', { class: 'swatch divergent' }), 'differs from the leader'),
+      h('span', { class: 'legend-item' }, h('span', { class: 'swatch hatched' }), 'in the snapshot'),
+      h('span', { class: 'legend-item' }, h('span', { class: 'swatch commit' }), 'commit point'),
+    );
+    this.el.append(
+      h(
+        'div',
+        { class: 'card-head' },
+        h('h2', { text: 'Logs' }),
+        h('div', { class: 'log-controls' }, btn('−', 'zoom out', () => this.zoom(0.5)), btn('+', 'zoom in', () => this.zoom(2)), this.followBtn, this.info),
+      ),
+      this.canvas,
+      this.range,
+      legend,
+    );
+    this.range.addEventListener('input', () => {
+      this.follow = false;
+      this.start = Number(this.range.value);
+      this.changed();
+    });
+    this.canvas.addEventListener('wheel', (e) => {
+      e.preventDefault();
+      if (e.ctrlKey || e.metaKey) return this.zoom(e.deltaY < 0 ? 1.25 : 0.8);
+      const delta = (Math.abs(e.deltaX) > Math.abs(e.deltaY) ? e.deltaX : e.deltaY) / this.scale;
+      this.follow = false;
+      this.start = Math.max(1, Math.round(this.lastWindow[0] + delta));
+      this.changed();
+    }, { passive: false });
+    this.canvas.addEventListener('pointerdown', (e) => {
+      this.drag = { x: e.clientX, start: this.lastWindow[0] };
+      this.canvas.setPointerCapture(e.pointerId);
+    });
+    this.canvas.addEventListener('pointermove', (e) => {
+      if (!this.drag) return;
+      const moved = Math.round((this.drag.x - e.clientX) / this.scale);
+      if (moved === 0) return;
+      this.follow = false;
+      this.start = Math.max(1, this.drag.start + moved);
+      this.changed();
+    });
+    this.canvas.addEventListener('pointerup', () => (this.drag = undefined));
+  }
+
+  setPalette(p: Palette): void {
+    this.palette = p;
+    this.redraw();
+  }
+
+  update(status: ClusterStatus): void {
+    this.status = status;
+    this.redraw();
+  }
+
+  private zoom(f: number): void {
+    const [lo, hi] = this.lastWindow;
+    const centre = (lo + hi) / 2;
+    this.scale = clamp(this.scale * f, MIN_SCALE, MAX_SCALE);
+    if (!this.follow) this.start = Math.max(1, Math.round(centre - this.visibleEntries() / 2));
+    this.changed();
+  }
+
+  private changed(): void {
+    this.saveState();
+    this.redraw();
+  }
+
+  redraw(): void {
+    if (!this.frame) this.frame = requestAnimationFrame(() => this.draw());
+  }
+
+  private visibleEntries(): number {
+    const width = this.canvas.getBoundingClientRect().width - GUTTER - 4;
+    return Math.max(1, Math.floor(width / this.scale));
+  }
+
+  private draw(): void {
+    this.frame = 0;
+    const status = this.status;
+    if (!status) return;
+    const peers = status.peers.filter((p) => p.state !== 'removed');
+    const height = AXIS + Math.max(1, peers.length) * ROW + 4;
+    if (this.canvas.style.height !== `${height}px`) this.canvas.style.height = `${height}px`;
+    const fit = fitCanvas(this.canvas);
+    if (!fit) return;
+    const { ctx, width } = fit;
+    const pal = this.palette;
+    const maxLast = Math.max(1, ...peers.map((p) => p.lastIndex));
+    const minFirst = Math.max(1, Math.min(...peers.map((p) => p.logTerms?.[0]?.[0] ?? p.firstIndex)));
+    const visible = this.visibleEntries();
+    let lo = this.follow ? Math.max(1, maxLast - visible + 1) : clamp(this.start, 1, Math.max(1, maxLast - visible + 1));
+    const hi = lo + visible - 1;
+    lo = Math.max(1, lo);
+    this.lastWindow = [lo, hi];
+    this.range.min = String(Math.min(minFirst, lo));
+    this.range.max = String(Math.max(1, maxLast - visible + 1));
+    this.range.value = String(lo);
+    this.followBtn.toggleAttribute('disabled', this.follow);
+    const perPx = 1 / this.scale;
+    this.info.textContent = `entries ${lo.toLocaleString()}–${Math.min(hi, maxLast).toLocaleString()} of ${maxLast.toLocaleString()}${perPx > 1 ? ` · ${Math.round(perPx)} per pixel` : ''}`;
+
+    const xOf = (index: number) => GUTTER + (index - lo) * this.scale;
+    ctx.clearRect(0, 0, width, height);
+    ctx.font = '10px var(--vscode-font-family, sans-serif)';
+    ctx.textBaseline = 'middle';
+
+    // Index axis.
+    ctx.fillStyle = pal.muted;
+    ctx.textAlign = 'center';
+    const step = niceStep(70 / this.scale);
+    for (let i = Math.ceil(lo / step) * step; i <= hi; i += step) {
+      const x = xOf(i) + this.scale / 2;
+      ctx.fillText(i.toLocaleString(), x, AXIS / 2);
+      ctx.fillRect(Math.round(x), AXIS - 4, 1, 4);
+    }
+
+    const leader = leaderOf(status);
+    peers.forEach((p, row) => {
+      const y = AXIS + row * ROW + 2;
+      const hgt = ROW - 6;
+      const dim = p.state === 'down' ? 0.45 : 1;
+      ctx.globalAlpha = dim;
+      ctx.fillStyle = pal.fg;
+      ctx.textAlign = 'left';
+      ctx.font = p.id === status.leader ? 'bold 11px var(--vscode-font-family, sans-serif)' : '11px var(--vscode-font-family, sans-serif)';
+      ctx.fillText(p.name + (p.id === status.leader ? ' ★' : ''), 4, y + hgt / 2);
+      ctx.font = '10px var(--vscode-font-family, sans-serif)';
+      const runs = p.logTerms ?? [];
+      const first = runs[0]?.[0] ?? p.lastIndex + 1;
+      // Compacted entries (in the snapshot, or older than the runs reported).
+      const compactedTo = Math.min(first - 1, hi);
+      if (compactedTo >= lo && p.lastIndex > 0) {
+        const x = xOf(lo);
+        const w = xOf(compactedTo + 1) - x;
+        ctx.fillStyle = pal.border;
+        ctx.globalAlpha = 0.5 * dim;
+        ctx.fillRect(x, y, w, hgt);
+        ctx.globalAlpha = dim;
+        ctx.strokeStyle = pal.muted;
+        ctx.lineWidth = 1;
+        ctx.save();
+        ctx.beginPath();
+        ctx.rect(x, y, w, hgt);
+        ctx.clip();
+        for (let hx = x - hgt; hx < x + w; hx += 6) {
+          ctx.moveTo(hx, y + hgt);
+          ctx.lineTo(hx + hgt, y);
+        }
+        ctx.stroke();
+        ctx.restore();
+      }
+      for (const [a, b, term] of segments(runs, p.lastIndex, lo, hi)) {
+        const colour = termColor(term, pal.dark);
+        const committedEnd = Math.min(b, p.commit);
+        if (committedEnd >= a) {
+          ctx.fillStyle = colour;
+          ctx.globalAlpha = dim;
+          ctx.fillRect(xOf(a), y, xOf(committedEnd + 1) - xOf(a), hgt);
+        }
+        const uncommittedStart = Math.max(a, p.commit + 1);
+        if (uncommittedStart <= b) {
+          const x = xOf(uncommittedStart);
+          const w = xOf(b + 1) - x;
+          ctx.fillStyle = colour;
+          ctx.globalAlpha = 0.35 * dim;
+          ctx.fillRect(x, y, w, hgt);
+          ctx.globalAlpha = dim;
+          ctx.strokeStyle = colour;
+          ctx.lineWidth = 1;
+          ctx.strokeRect(x + 0.5, y + 0.5, Math.max(0, w - 1), hgt - 1);
+        }
+        const segW = xOf(b + 1) - xOf(a);
+        if (segW > 28) {
+          ctx.globalAlpha = dim;
+          ctx.fillStyle = pal.dark ? '#ffffff' : '#000000';
+          ctx.textAlign = 'center';
+          const left = Math.max(xOf(a), GUTTER);
+          const right = Math.min(xOf(b + 1), width);
+          if (right - left > 28) ctx.fillText(`t${term}`, (left + right) / 2, y + hgt / 2);
+        }
+      }
+      ctx.globalAlpha = dim;
+      // Entry boundaries when entries are wide enough to see one by one.
+      if (this.scale >= 5) {
+        ctx.fillStyle = pal.bg;
+        const end = Math.min(hi, p.lastIndex);
+        for (let i = Math.max(lo, first); i <= end + 1; i++) ctx.fillRect(Math.round(xOf(i)), y, 1, hgt);
+      }
+      // Entries that disagree with the leader's log.
+      if (leader && leader.id !== p.id) {
+        for (const [a, b] of divergentRanges(p, leader, lo, hi)) {
+          const x = xOf(a);
+          const w = xOf(b + 1) - x;
+          ctx.strokeStyle = pal.error;
+          ctx.lineWidth = 2;
+          ctx.strokeRect(x + 1, y + 1, Math.max(1, w - 2), hgt - 2);
+          ctx.beginPath();
+          ctx.moveTo(x, y + hgt);
+          ctx.lineTo(x + w, y);
+          ctx.stroke();
+        }
+      }
+      // The commit point.
+      if (p.commit >= lo - 1 && p.commit <= hi) {
+        const x = Math.round(xOf(p.commit + 1));
+        ctx.fillStyle = pal.fg;
+        ctx.fillRect(x - 1, y - 2, 2, hgt + 4);
+        ctx.beginPath();
+        ctx.moveTo(x - 4, y - 3);
+        ctx.lineTo(x + 4, y - 3);
+        ctx.lineTo(x, y + 2);
+        ctx.fill();
+      }
+      ctx.globalAlpha = 1;
+    });
+  }
+}
+
+function clamp(n: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, n));
+}
+
+/** 1, 2, 5, 10, 20, 50... at least `min`. */
+function niceStep(min: number): number {
+  let step = 1;
+  for (;;) {
+    for (const m of [1, 2, 5]) if (step * m >= min) return step * m;
+    step *= 10;
+  }
+}

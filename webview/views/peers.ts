@@ -1,0 +1,125 @@
+// One card per peer: role, term, vote, commit/applied, last and snapshot index, up/down/paused/cut off, and
+// its election timer filling up (RaftScope's ring, here a bar; the topology draws the ring).
+import { h, setAttr, setText, toggleClass } from '../dom.ts';
+import { peerName } from '../model.ts';
+import type { ClusterStatus } from '../protocol.ts';
+import type { PeerView } from '../../src/cluster/status.ts';
+
+const ROLE_LABEL: Record<PeerView['role'], string> = {
+  leader: 'leader',
+  follower: 'follower',
+  candidate: 'candidate',
+  preCandidate: 'pre-candidate',
+  learner: 'learner',
+};
+
+interface Card {
+  el: HTMLElement;
+  role: HTMLElement;
+  state: HTMLElement;
+  fields: Record<'term' | 'vote' | 'commit' | 'last' | 'snapshot' | 'keys', HTMLElement>;
+  timer: HTMLElement;
+  timerLabel: HTMLElement;
+  error: HTMLElement;
+}
+
+export class PeerCards {
+  readonly el = h('section', { class: 'peers', attrs: { 'aria-label': 'Peers' } });
+  private readonly cards = new Map<string, Card>();
+
+  constructor(private readonly onSelect: (peer: string) => void) {}
+
+  update(status: ClusterStatus, selected: string | undefined): void {
+    const names = new Set(status.peers.map((p) => p.name));
+    for (const [name, card] of this.cards) {
+      if (!names.has(name)) {
+        card.el.remove();
+        this.cards.delete(name);
+      }
+    }
+    status.peers.forEach((p, i) => {
+      let card = this.cards.get(p.name);
+      if (!card) {
+        card = this.create(p.name);
+        this.cards.set(p.name, card);
+      }
+      if (this.el.children[i] !== card.el) this.el.insertBefore(card.el, this.el.children[i] ?? null);
+      this.fill(card, p, status, selected === p.name);
+    });
+  }
+
+  private create(name: string): Card {
+    const field = (label: string, key: string) => {
+      const dd = h('dd', { attrs: { 'data-field': key } });
+      return [h('dt', { text: label }), dd] as const;
+    };
+    const fields = {} as Card['fields'];
+    const dl = h('dl', { class: 'facts' });
+    for (const [key, label] of [
+      ['term', 'term'],
+      ['vote', 'voted for'],
+      ['commit', 'commit / applied'],
+      ['last', 'last index'],
+      ['snapshot', 'snapshot index'],
+      ['keys', 'keys / revision'],
+    ] as const) {
+      const [dt, dd] = field(label, key);
+      fields[key] = dd;
+      dl.append(dt, dd);
+    }
+    const role = h('span', { class: 'badge role', attrs: { 'data-field': 'role' } });
+    const state = h('span', { class: 'badge state', attrs: { 'data-field': 'state' } });
+    const timer = h('div', { class: 'timer-fill' });
+    const timerLabel = h('span', { class: 'timer-label' });
+    const error = h('p', { class: 'peer-error' });
+    const el = h(
+      'article',
+      {
+        class: 'card peer',
+        attrs: { 'data-peer': name, tabindex: '0', role: 'button', 'aria-label': `peer ${name}` },
+        on: {
+          click: () => this.onSelect(name),
+          keydown: (e) => {
+            const k = (e as KeyboardEvent).key;
+            if (k === 'Enter' || k === ' ') {
+              e.preventDefault();
+              this.onSelect(name);
+            }
+          },
+        },
+      },
+      h('header', {}, h('span', { class: 'peer-name', text: name }), role, state),
+      dl,
+      h('div', { class: 'timer', title: 'election timer: when it fills up, the peer starts an election' }, timer, timerLabel),
+      error,
+    );
+    return { el, role, state, fields, timer, timerLabel, error };
+  }
+
+  private fill(card: Card, p: PeerView, status: ClusterStatus, selected: boolean): void {
+    const role = ROLE_LABEL[p.role];
+    const state = p.state === 'up' && p.cutOff ? 'cut off' : p.state;
+    setAttr(card.el, 'data-role', p.role);
+    setAttr(card.el, 'data-state', p.state);
+    setAttr(card.el, 'data-cut', String(p.cutOff));
+    setAttr(card.el, 'aria-pressed', String(selected));
+    toggleClass(card.el, 'selected', selected);
+    toggleClass(card.el, 'dead', p.state === 'down' || p.state === 'removed');
+    setText(card.role, role);
+    setAttr(card.role, 'data-kind', p.role);
+    setText(card.state, state);
+    setAttr(card.state, 'data-kind', state.replace(' ', '-'));
+    setText(card.fields.term, String(p.term));
+    setText(card.fields.vote, p.vote ? peerName(status, p.vote) : '—');
+    setText(card.fields.commit, `${p.commit} / ${p.applied}`);
+    setText(card.fields.last, String(p.lastIndex));
+    setText(card.fields.snapshot, String(p.snapshotIndex));
+    setText(card.fields.keys, `${p.keys} / ${p.revision}`);
+    const progress = p.role === 'leader' ? 0 : Math.max(0, Math.min(1, p.electionProgress));
+    const width = `${(progress * 100).toFixed(1)}%`;
+    if (card.timer.style.width !== width) card.timer.style.width = width;
+    toggleClass(card.timer, 'hot', progress > 0.75);
+    setText(card.timerLabel, p.role === 'leader' ? 'leader: sends heartbeats' : p.state === 'up' ? `election timer ${Math.round(progress * 100)}%` : 'election timer stopped');
+    setText(card.error, p.error ?? '');
+  }
+}
