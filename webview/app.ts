@@ -151,8 +151,7 @@ export class App {
   }
 
   private select(s: Selection): void {
-    const same = this.selection && JSON.stringify(this.selection) === JSON.stringify(s);
-    this.selection = same ? undefined : s;
+    this.selection = s;
     this.saveState();
     this.topology.setSelection(this.selection);
     this.schedule();

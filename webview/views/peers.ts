@@ -97,16 +97,18 @@ export class PeerCards {
   }
 
   private fill(card: Card, p: PeerView, status: ClusterStatus, selected: boolean): void {
-    const role = ROLE_LABEL[p.role];
+    // A peer that is not running has no role now; its last one is shown as what it was.
+    const running = p.state === 'up' || p.state === 'paused';
+    const role = running ? ROLE_LABEL[p.role] : `was ${ROLE_LABEL[p.role]}`;
     const state = p.state === 'up' && p.cutOff ? 'cut off' : p.state;
-    setAttr(card.el, 'data-role', p.role);
+    setAttr(card.el, 'data-role', running ? p.role : 'none');
     setAttr(card.el, 'data-state', p.state);
     setAttr(card.el, 'data-cut', String(p.cutOff));
     setAttr(card.el, 'aria-pressed', String(selected));
     toggleClass(card.el, 'selected', selected);
     toggleClass(card.el, 'dead', p.state === 'down' || p.state === 'removed');
     setText(card.role, role);
-    setAttr(card.role, 'data-kind', p.role);
+    setAttr(card.role, 'data-kind', running ? p.role : 'none');
     setText(card.state, state);
     setAttr(card.state, 'data-kind', state.replace(' ', '-'));
     setText(card.fields.term, String(p.term));

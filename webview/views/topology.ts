@@ -211,7 +211,7 @@ export class TopologyView {
       ctx.arc(pos.x, pos.y, NODE_R, 0, Math.PI * 2);
       ctx.fillStyle = pal.panel;
       ctx.fill();
-      ctx.lineWidth = p.role === 'leader' ? 3 : 1.5;
+      ctx.lineWidth = !down && p.role === 'leader' ? 3 : 1.5;
       ctx.strokeStyle = down ? pal.muted : p.role === 'leader' ? pal.accent : p.role === 'candidate' || p.role === 'preCandidate' ? pal.warn : pal.fg;
       ctx.setLineDash(down ? [3, 3] : []);
       ctx.stroke();

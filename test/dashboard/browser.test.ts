@@ -1,0 +1,127 @@
+// The dashboard in Chromium against a real `raftlab up`: three peers and one leader; killing the leader shows a
+// new leader and the old one down; an isolated follower shows as cut off and, with PreVote, neither its term
+// nor the leader's moves; healing converges the logs. Screenshots land in test/e2e/artifacts/.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { cards, controlClient, openBrowser, raftlabUp, screenshot, sleep, waitForCards, type Browser, type RunningCluster } from './support.ts';
+
+describe('dashboard in a browser, served by raftlab up', () => {
+  let cluster: RunningCluster;
+  let browser: Browser;
+
+  before(async () => {
+    cluster = await raftlabUp(3);
+    browser = await openBrowser();
+    await browser.page.goto(cluster.url);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await cluster?.stop();
+  });
+
+  const page = () => browser.page;
+
+  async function clickPeer(name: string, action: string): Promise<void> {
+    await page().locator(`.peers [data-peer="${name}"]`).click();
+    await page().locator(`[data-testid="inspector"][data-peer="${name}"] [data-action="${action}"]:not([disabled])`).click();
+  }
+
+  it('shows three peers and exactly one leader, with the quorum math', async () => {
+    const shown = await waitForCards(page(), (c) => c.length === 3 && c.filter((p) => p.role === 'leader').length === 1 && c.every((p) => p.state === 'up'), 'three peers, one leader');
+    assert.deepEqual(shown.map((p) => p.name), ['n1', 'n2', 'n3']);
+    assert.equal(await page().locator('[data-testid="quorum-members"]').textContent(), '3');
+    assert.equal(await page().locator('[data-testid="quorum-quorum"]').textContent(), '2');
+    assert.equal(await page().locator('[data-testid="quorum-tolerated"]').textContent(), '1');
+    assert.equal(await page().locator('[data-testid="connection"]').textContent(), 'connected');
+    // Some traffic so the charts, the links and the log strips have something to show.
+    await page().locator('[data-action="put-test"]').click();
+    await page().locator('[data-testid="writes"] li').first().waitFor();
+    await sleep(1200);
+    await screenshot(page(), '01-three-peers');
+  });
+
+  let oldLeader = '';
+  it('kill on the leader: a new leader, the old one down', async () => {
+    oldLeader = (await cards(page())).find((p) => p.role === 'leader')!.name;
+    await clickPeer(oldLeader, 'kill');
+    const after = await waitForCards(
+      page(),
+      (c) => c.find((p) => p.name === oldLeader)?.state === 'down' && c.some((p) => p.name !== oldLeader && p.role === 'leader' && p.state === 'up'),
+      'a new leader and the old one down',
+    );
+    const newLeader = after.find((p) => p.role === 'leader' && p.state === 'up')!;
+    assert.notEqual(newLeader.name, oldLeader);
+    assert.match((await page().locator('[data-testid="events"]').textContent()) ?? '', new RegExp(`${oldLeader} was killed`));
+    assert.equal(await page().locator('[data-testid="quorum-failed"]').textContent(), '1');
+    await sleep(500);
+    await screenshot(page(), '02-leader-killed');
+    await clickPeer(oldLeader, 'restart');
+    await waitForCards(page(), (c) => c.every((p) => p.state === 'up') && c.filter((p) => p.role === 'leader').length === 1, 'the old leader back up as a follower');
+  });
+
+  let isolated = '';
+  it('isolating a follower shows it cut off, and with PreVote it disrupts neither the leader nor its own term', async () => {
+    const before = await cards(page());
+    const leader = before.find((p) => p.role === 'leader')!;
+    isolated = before.find((p) => p.role !== 'leader')!.name;
+    await clickPeer(isolated, 'isolate');
+    await waitForCards(page(), (c) => c.find((p) => p.name === isolated)?.cut === true, `${isolated} cut off`);
+    assert.equal(await page().locator(`.peers [data-peer="${isolated}"] [data-field="state"]`).textContent(), 'cut off');
+    const termAtCut = (await cards(page())).find((p) => p.name === isolated)!.term;
+    // Writes go on while it is away, so its log falls behind.
+    for (let i = 0; i < 5; i++) await page().locator('[data-action="put-test"]').click();
+    // Thirty election timeouts at fast timing: without PreVote the isolated peer's term would climb each time.
+    await sleep(3000);
+    const now = await cards(page());
+    const leaderNow = now.find((p) => p.role === 'leader')!;
+    assert.equal(leaderNow.name, leader.name, 'the leader stays the leader');
+    assert.equal(leaderNow.term, leader.term, 'and in the same term');
+    const lonely = now.find((p) => p.name === isolated)!;
+    assert.equal(lonely.term, termAtCut, 'pre-votes that nobody answers do not raise the isolated peer term');
+    assert.notEqual(lonely.role, 'leader');
+    assert.ok(lonely.last < leaderNow.last, `the isolated log (${lonely.last}) falls behind the leader's (${leaderNow.last})`);
+    await screenshot(page(), '03-follower-isolated');
+  });
+
+  it('heal converges the logs', async () => {
+    await page().locator('[data-action="heal"]').click();
+    const healed = await waitForCards(
+      page(),
+      (c) => c.every((p) => !p.cut && p.state === 'up') && new Set(c.map((p) => `${p.last}/${p.commit}/${p.applied}`)).size === 1,
+      'every peer at the same last, commit and applied index',
+    );
+    assert.equal(healed.filter((p) => p.role === 'leader').length, 1);
+    await sleep(600);
+    await screenshot(page(), '04-healed');
+  });
+
+  it('a link can be cut from the topology and shows as cut', async () => {
+    const client = await controlClient(cluster.controlUrl);
+    try {
+      await page().evaluate('window.scrollTo(0, 0)');
+      const point = (await page().evaluate(`(() => {
+        const app = globalThis.raftlabDashboard;
+        const p = app.topology.linkMidpoint('n1', 'n2');
+        const r = app.topology.canvas.getBoundingClientRect();
+        return { x: r.left + p.x, y: r.top + p.y };
+      })()`)) as { x: number; y: number };
+      await page().mouse.click(point.x, point.y);
+      await page().locator('[data-testid="inspector"] [data-action="cut-ab"]').click();
+      await page().locator('[data-link="n1>n2"].bad').waitFor({ timeout: 5000 });
+      const status = await client.call('status');
+      const link = status.links.find((l: any) => l.from === 1 && l.to === 2);
+      assert.equal(link.cut, true);
+      assert.equal(status.links.find((l: any) => l.from === 2 && l.to === 1)?.cut ?? false, false, 'one way only');
+      await sleep(500);
+      await screenshot(page(), '05-link-cut');
+      await client.call('heal');
+    } finally {
+      client.close();
+    }
+  });
+
+  it('loaded under its Content-Security-Policy without errors', () => {
+    assert.deepEqual(browser.errors, []);
+  });
+});

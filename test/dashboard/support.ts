@@ -1,0 +1,202 @@
+// Support for the dashboard's browser tests: a real `raftlab up` (the built CLI, in memory, fast timing) on free
+// ports, Debian's Chromium driven by playwright-core with a fresh profile, a control API client, and screenshots
+// under test/e2e/artifacts/ (git-ignored).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import WebSocket from 'ws';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const ARTIFACTS = resolve('test/e2e/artifacts');
+const CLI = resolve('dist/cli.js');
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const s = createServer();
+    s.once('error', () => res(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => res(true)));
+  });
+}
+
+/** A free port p such that p .. p+count-1 are all free. */
+async function freePorts(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    let ok = true;
+    for (let i = 0; i < count && ok; i++) ok = await portFree(base + i);
+    if (ok) return base;
+  }
+  throw new Error('no free ports');
+}
+
+export interface RunningCluster {
+  url: string;
+  controlUrl: string;
+  output: () => string;
+  stop: () => Promise<void>;
+}
+
+/** Starts `node dist/cli.js up --memory --timing fast` and waits for its dashboard line. */
+export async function raftlabUp(nodes = 3): Promise<RunningCluster> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first (npm test does)`);
+  if (!existsSync('dist/dashboard/index.html')) throw new Error('dist/dashboard is missing: run npm run build first');
+  const port = await freePorts(nodes);
+  const controlPort = await freePorts(1);
+  const child: ChildProcess = spawn(process.execPath, [CLI, 'up', '--memory', '--timing', 'fast', '--nodes', String(nodes), '--port', String(port), '--control-port', String(controlPort)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const url = await new Promise<string>((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`raftlab up did not print a dashboard URL in time:\n${out}`)), 20_000);
+    const check = () => {
+      const m = /dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        res(m[1]!);
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => rej(new Error(`raftlab up exited with ${code}:\n${out}`)));
+  });
+  return {
+    url,
+    controlUrl: `ws://127.0.0.1:${controlPort}`,
+    output: () => out,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 8000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
+}
+
+export interface Browser {
+  page: Page;
+  context: BrowserContext;
+  /** Console errors and page errors seen so far (CSP violations show up here). */
+  errors: string[];
+  dialogs: string[];
+  close: () => Promise<void>;
+}
+
+export async function openBrowser(colorScheme: 'dark' | 'light' = 'dark'): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
+  const profile = await mkdtemp(join(tmpdir(), 'raftlab-chromium-'));
+  process.env.XDG_CONFIG_HOME = join(profile, 'config');
+  process.env.XDG_CACHE_HOME = join(profile, 'cache');
+  const context = await chromium.launchPersistentContext(join(profile, 'user-data'), {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1400, height: 1150 },
+    colorScheme,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const errors: string[] = [];
+  const dialogs: string[] = [];
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  return {
+    page,
+    context,
+    errors,
+    dialogs,
+    close: async () => {
+      await context.close();
+      await rm(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const path = join(ARTIFACTS, `dashboard-${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+/** A control API client (what users' own tests use), for actions outside the dashboard. */
+export async function controlClient(url: string): Promise<{ call: (op: string, args?: object) => Promise<any>; close: () => void }> {
+  const ws = new WebSocket(url);
+  await new Promise<void>((res, rej) => {
+    ws.once('open', () => res());
+    ws.once('error', rej);
+  });
+  let next = 1;
+  const waiting = new Map<number, { res: (v: unknown) => void; rej: (e: Error) => void }>();
+  ws.on('message', (d) => {
+    const m = JSON.parse(d.toString());
+    const w = waiting.get(m.id);
+    if (!w) return;
+    waiting.delete(m.id);
+    if (m.ok) w.res(m.result);
+    else w.rej(new Error(m.error.message));
+  });
+  return {
+    call: (op, args = {}) =>
+      new Promise((res, rej) => {
+        const id = next++;
+        waiting.set(id, { res, rej });
+        ws.send(JSON.stringify({ v: 1, id, op, ...args }));
+      }),
+    close: () => ws.close(),
+  };
+}
+
+/** What a peer card shows. */
+export interface CardView {
+  name: string;
+  role: string;
+  state: string;
+  cut: boolean;
+  term: number;
+  commit: number;
+  applied: number;
+  last: number;
+}
+
+// Page scripts are passed as text: tsx compiles this file with helpers (__name) that do not exist in the page.
+const READ_CARDS = `[...document.querySelectorAll('.peers [data-peer]')].map((el) => {
+  const f = (k) => el.querySelector('[data-field="' + k + '"]')?.textContent ?? '';
+  const [commit, applied] = f('commit').split('/').map((s) => Number(s.trim()));
+  return {
+    name: el.getAttribute('data-peer') ?? '',
+    role: el.getAttribute('data-role') ?? '',
+    state: el.getAttribute('data-state') ?? '',
+    cut: el.getAttribute('data-cut') === 'true',
+    term: Number(f('term')),
+    commit,
+    applied,
+    last: Number(f('last')),
+  };
+})`;
+
+export async function cards(page: Page): Promise<CardView[]> {
+  return (await page.evaluate(READ_CARDS)) as CardView[];
+}
+
+/** Polls the page's peer cards until `check` passes. */
+export async function waitForCards(page: Page, check: (c: CardView[]) => boolean, what: string, timeoutMs = 15_000): Promise<CardView[]> {
+  const deadline = Date.now() + timeoutMs;
+  let last: CardView[] = [];
+  for (;;) {
+    last = await cards(page);
+    if (check(last)) return last;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; the cards show ${JSON.stringify(last)}`);
+    await sleep(100);
+  }
+}
