@@ -52,6 +52,11 @@ export function fromRaftError(err: unknown): unknown {
   }
 }
 
+/** Messages only a leader sends, which do not depend on anything in the Ready being durable. */
+function sendsBeforePersist(m: Message): boolean {
+  return m.type === 'app' || m.type === 'heartbeat' || m.type === 'snap';
+}
+
 interface Waiter<T> {
   resolve: (value: T) => void;
   reject: (err: unknown) => void;
@@ -107,6 +112,11 @@ export class PeerRuntime {
   }
 
   start(): void {
+    // Like etcd's initial election tick advance: a starting peer does not sit out a whole election timeout
+    // before its first campaign. The timeout stays randomised (at least one tick remains), and PreVote keeps a
+    // restarting peer from disturbing a cluster that has a leader.
+    const electionTicks = Math.round(this.opts.timing.electionMs / this.opts.timing.heartbeatMs);
+    for (let i = 0; i < electionTicks - 1; i++) this.node.tick();
     this.ticker = setInterval(() => this.tick(), this.opts.timing.heartbeatMs);
     this.schedule();
   }
@@ -317,10 +327,15 @@ export class PeerRuntime {
   }
 
   private async handleReady(rd: Ready): Promise<void> {
-    // 1. Durable first: nothing below may be seen by anyone before this write is synced.
+    // 1. Durable first: nothing a follower or candidate sends may be seen before this write is synced. A
+    //    leader's appends go out while it writes (thesis §10.2.1): its own copy counts towards the quorum
+    //    only after advance(), and the term and commit index they carry are already durable.
+    const early = rd.messages.filter(sendsBeforePersist);
+    if (early.length > 0) this.opts.send(early);
     await this.storage.save(rd);
-    // 2. Send.
-    if (rd.messages.length > 0) this.opts.send(rd.messages);
+    // 2. Send the rest.
+    const late = early.length === 0 ? rd.messages : rd.messages.filter((m) => !sendsBeforePersist(m));
+    if (late.length > 0) this.opts.send(late);
     // 3. Apply.
     if (rd.snapshot) this.sm.restore(rd.snapshot.data);
     let latency: number | undefined;
