@@ -1,11 +1,11 @@
-// npm run sim -- --seeds N [--from S0] [--seed S] [--nodes K] [--ticks T] [--mix NAME] [--verbose] [--jobs J] [--inject BUG]
+// npm run sim -- --seeds N [--from S0] [--seed S] [--nodes K] [--ticks T] [--mix NAME] [--verbose] [--jobs J] [--inject BUG] [--workload kv]
 // Runs N seeds (or one, --seed S, printing its trace as it goes with --verbose). Prints each failure with its
 // options and trace, a summary of the faults seen, and last exactly "<N> seeds, <V> violations"; exits 1 if V > 0.
-import { INJECTABLE, type InjectedBug } from './cluster.ts';
+import { INJECTABLE, KV_INJECTABLE, type InjectedBug, type KvInjectedBug } from './cluster.ts';
 import { MIX_NAMES, type MixName } from './faults.ts';
 import { runSeeds } from './pool.ts';
 import { describeOptions, formatFailure, optionsForSeed, runSeed, type Overrides } from './run-seed.ts';
-import { addResult, emptyTotals, faultLine, type Totals } from './summary.ts';
+import { addResult, emptyTotals, faultLine, kvLine, type Totals } from './summary.ts';
 
 function parse(argv: string[]): { seeds: number; from: number; seed?: number; over: Overrides; verbose: boolean; jobs?: number } {
   const out: { seeds: number; from: number; seed?: number; over: Overrides; verbose: boolean; jobs?: number } = {
@@ -46,10 +46,19 @@ function parse(argv: string[]): { seeds: number; from: number; seed?: number; ov
         out.over.mix = m;
         break;
       }
-      case '--inject':
-        out.over.inject = argv[++i] as InjectedBug;
-        if (!INJECTABLE.includes(out.over.inject)) throw new Error(`--inject is one of ${INJECTABLE.join(', ')}`);
+      case '--inject': {
+        const bug = argv[++i] as InjectedBug & KvInjectedBug;
+        if (!INJECTABLE.includes(bug) && !KV_INJECTABLE.includes(bug))
+          throw new Error(`--inject is one of ${[...INJECTABLE, ...KV_INJECTABLE].join(', ')}`);
+        out.over.inject = bug;
         break;
+      }
+      case '--workload': {
+        const w = argv[++i];
+        if (w === 'kv') out.over.workload = 'kv';
+        else if (w !== 'raft') throw new Error('--workload is raft (plain proposals, the default) or kv');
+        break;
+      }
       case '--jobs':
         out.jobs = num(a, argv[++i]);
         break;
@@ -69,7 +78,7 @@ async function main(): Promise<number> {
     args = parse(process.argv.slice(2));
   } catch (err) {
     console.error((err as Error).message);
-    console.error('usage: npm run sim -- --seeds N [--from S0] [--seed S] [--nodes K] [--ticks T] [--mix NAME] [--verbose] [--jobs J] [--inject BUG]');
+    console.error('usage: npm run sim -- --seeds N [--from S0] [--seed S] [--nodes K] [--ticks T] [--mix NAME] [--verbose] [--jobs J] [--inject BUG] [--workload raft|kv]');
     return 2;
   }
   const started = performance.now();
@@ -92,6 +101,8 @@ async function main(): Promise<number> {
     else console.log(`seed ${f.seed} FAILED: ${f.checker}: ${f.message.split('\n')[0]}`);
   }
   console.log(faultLine(totals));
+  const kv = kvLine(totals);
+  if (kv) console.log(kv);
   console.log(`took ${((performance.now() - started) / 1000).toFixed(1)}s`);
   console.log(`${totals.seeds} seeds, ${totals.violations} violations`);
   return totals.violations > 0 ? 1 : 0;

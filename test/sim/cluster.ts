@@ -7,7 +7,7 @@ import { RaftError, type Config, type ConfState, type Entry, type Message, type 
 import { CheckerSet, type Observation, type Violation } from './checkers.ts';
 import { FaultScheduler, type ClusterView, type FaultAction, type FaultMix } from './faults.ts';
 import { CALM_NETWORK, Network } from './network.ts';
-import { Peer, type PeerEnv } from './peer.ts';
+import { Peer, type PeerApp, type PeerEnv } from './peer.ts';
 import { stringToBytes } from './fingerprint.ts';
 import { Trace } from './trace.ts';
 
@@ -29,7 +29,31 @@ export interface SimOptions {
   chaosTicks: number;
   traceCapacity: number;
   /** A deliberate bug, to prove that the checkers catch it (sim.test.ts); never set in normal runs. */
-  inject?: InjectedBug;
+  inject?: InjectedBug | KvInjectedBug;
+  /** 'kv': clients run the etcd KV workload of kv-workload.ts instead of plain proposals and reads. */
+  workload?: 'kv';
+}
+
+/** Planted bugs of the KV workload (kv-sim.test.ts). */
+export type KvInjectedBug =
+  /** Peer 2 skips applying one KV entry (it only marks it applied). */
+  | 'kvSkipApply'
+  /** Linearizable reads are served from local state without the ReadIndex barrier. */
+  | 'kvReadNoBarrier'
+  /** Watchers lose one event now and then. */
+  | 'kvDropWatchEvent'
+  /** The leader's lease clock runs 60 s fast, so leases expire early. */
+  | 'kvEarlyExpiry';
+
+export const KV_INJECTABLE: readonly KvInjectedBug[] = ['kvSkipApply', 'kvReadNoBarrier', 'kvDropWatchEvent', 'kvEarlyExpiry'];
+
+/** A client workload other than the plain one; it owns the peers' state machines and the clients. */
+export interface Workload {
+  makeApp(peer: Peer): PeerApp;
+  /** Once per tick, instead of the plain clients. */
+  clients(): void;
+  /** A ReadIndex answer reached a peer. */
+  readAnswered(peer: Peer, ctx: string, index: number): void;
 }
 
 export type InjectedBug =
@@ -97,6 +121,7 @@ export class Cluster {
   violation: Violation | undefined;
   tick = 0;
   chaos = true;
+  readonly workload: Workload | undefined;
   private readonly clientRng: SeededRng;
   private readonly opRng: SeededRng;
   private nextId: number;
@@ -112,7 +137,10 @@ export class Cluster {
   private probe: { prefix: string; since: number; lastTry: number; tries: number; done: number } | undefined;
   private healCount = 0;
 
-  constructor(readonly opts: SimOptions) {
+  constructor(
+    readonly opts: SimOptions,
+    workload?: (c: Cluster) => Workload,
+  ) {
     const rng = new SeededRng(opts.seed);
     this.net = new Network(rng.fork(), { ...opts.mix.network });
     this.faults = new FaultScheduler(rng.fork(), opts.mix);
@@ -120,6 +148,7 @@ export class Cluster {
     this.opRng = rng.fork();
     this.trace = new Trace(opts.traceCapacity);
     this.checkers = new CheckerSet(opts.livenessBound);
+    this.workload = workload?.(this);
     const voters: NodeId[] = [];
     for (let i = 1; i <= opts.nodes; i++) voters.push(i);
     this.nextId = opts.nodes + 1;
@@ -153,11 +182,14 @@ export class Cluster {
       this.stats.readsAnswered++;
       this.trace.add(this.tick, 'read', peer.id, `answered ${ctx} at index ${index}`);
       this.observe({ kind: 'readAnswered', tick: this.tick, node: peer.id, ctx, index });
+      this.workload?.readAnswered(peer, ctx, index);
     },
   };
 
   private addPeer(id: NodeId, initial: ReturnType<typeof RaftNode.bootstrap>): Peer {
-    const peer = new Peer(id, (i, inc) => this.config(i, inc), this.env, this.opts.mix, initial);
+    const w = this.workload;
+    const peerOpts = w ? { ...this.opts.mix, makeApp: (p: Peer) => w.makeApp(p) } : this.opts.mix;
+    const peer = new Peer(id, (i, inc) => this.config(i, inc), this.env, peerOpts, initial);
     this.peers.set(id, peer);
     this.guard(peer.id, () => peer.start());
     return peer;
@@ -189,7 +221,7 @@ export class Cluster {
   }
 
   /** A local request that may be refused with a RaftError. */
-  private request(peer: Peer, what: string, f: (n: RaftNode) => void): boolean {
+  request(peer: Peer, what: string, f: (n: RaftNode) => void): boolean {
     try {
       let ok = false;
       this.guard(peer.id, () => {
@@ -429,6 +461,7 @@ export class Cluster {
   // ---------------------------------------------------------------- clients
 
   private clients(): void {
+    if (this.workload) return this.workload.clients();
     const rng = this.clientRng;
     const mix = this.opts.mix;
     // Lighter traffic while healed, so that the liveness probe is not stuck behind an ever longer queue.

@@ -35,6 +35,8 @@ export class Network {
   private readonly cuts = new Set<number>();
   private inFlight = 0;
   now = 0;
+  /** Messages that are never duplicated (the KV workload's forwarded proposals: see kv-workload.ts). */
+  noDuplicate: ((m: Message) => boolean) | undefined;
   readonly counts: NetworkCounts = { sent: 0, delivered: 0, lost: 0, cut: 0, duplicated: 0 };
 
   constructor(
@@ -100,7 +102,7 @@ export class Network {
       return 'lost';
     }
     this.enqueue(m);
-    if (this.options.dupRate > 0 && this.rng.chance(this.options.dupRate)) {
+    if (this.options.dupRate > 0 && !this.noDuplicate?.(m) && this.rng.chance(this.options.dupRate)) {
       this.counts.duplicated++;
       this.enqueue({ ...m });
     }

@@ -49,12 +49,46 @@ class NodeLogView implements LogView {
 export interface PeerOptions {
   snapshotEvery: number;
   snapshotKeep: number;
+  /** The application state machine (a fresh one per incarnation); default: the rolling hash. */
+  makeApp?: (peer: Peer) => PeerApp;
+}
+
+/** What a peer applies committed entries to. `hash` digests the state at `applied`, for comparing peers. */
+export interface PeerApp {
+  readonly applied: number;
+  readonly hash: string;
+  apply(e: Entry, fp: string): void;
+  snapshot(): Uint8Array;
+  /** Replaces the state with a snapshot's. */
+  restore(data: Uint8Array): void;
+  /** The peer stopped (crash or retirement); this incarnation's state is gone. */
+  down?(): void;
+}
+
+/** The plain workload's state machine: a rolling hash of the applied entries. */
+class HashApp implements PeerApp {
+  private state: AppState = EMPTY_STATE;
+  get applied(): number {
+    return this.state.applied;
+  }
+  get hash(): string {
+    return this.state.hash;
+  }
+  apply(e: Entry, fp: string): void {
+    this.state = nextState(this.state, e.index, e.term, fp);
+  }
+  snapshot(): Uint8Array {
+    return encodeState(this.state);
+  }
+  restore(data: Uint8Array): void {
+    this.state = decodeState(data);
+  }
 }
 
 export class Peer {
   node: RaftNode | undefined;
   disk: Disk;
-  app: AppState = EMPTY_STATE;
+  app: PeerApp = new HashApp();
   role: Role = 'follower';
   term = 0;
   lead: NodeId = 0;
@@ -96,7 +130,8 @@ export class Peer {
     this.node = node;
     this.view = new NodeLogView(node);
     // The application state is the snapshot's (load() reports applied = the snapshot index).
-    this.app = ps.snapshot ? decodeState(ps.snapshot.data) : EMPTY_STATE;
+    this.app = this.opts.makeApp ? this.opts.makeApp(this) : new HashApp();
+    if (ps.snapshot) this.app.restore(ps.snapshot.data);
     this.lastSnapshot = this.app.applied;
     this.env.observe({ kind: 'restore', tick: this.env.now(), node: this.id, index: this.app.applied, state: this.app.hash });
     const st = node.status();
@@ -108,6 +143,7 @@ export class Peer {
   crash(): void {
     this.node = undefined;
     this.view = undefined;
+    this.app.down?.();
     this.armedCrash = undefined;
     this.role = 'follower';
     this.lead = 0;
@@ -178,14 +214,14 @@ export class Peer {
     if (crashAt === 'afterSend') return;
     // 3. Apply.
     if (rd.snapshot) {
-      this.app = decodeState(rd.snapshot.data);
+      this.app.restore(rd.snapshot.data);
       this.voters = rd.snapshot.meta.confState.voters;
       env.observe({ kind: 'restore', tick, node: this.id, index: this.app.applied, state: this.app.hash });
     }
     for (const e of rd.committedEntries) {
       if (e.index <= this.app.applied) continue; // already in the state machine (snapshot)
       const fp = entryFp(e);
-      this.app = nextState(this.app, e.index, e.term, fp);
+      this.app.apply(e, fp);
       env.observe({ kind: 'apply', tick, node: this.id, entry: { index: e.index, term: e.term, fp }, state: this.app.hash });
       env.applied(this, e, fp);
     }
@@ -206,7 +242,7 @@ export class Peer {
   private maybeSnapshot(): void {
     const every = this.opts.snapshotEvery;
     if (every <= 0 || this.app.applied - this.lastSnapshot < every || !this.node) return;
-    const snap = this.node.createSnapshot(encodeState(this.app), this.opts.snapshotKeep);
+    const snap = this.node.createSnapshot(this.app.snapshot(), this.opts.snapshotKeep);
     if (snap.meta.index !== this.app.applied)
       throw new Error(`peer ${this.id}: createSnapshot at ${snap.meta.index} but the state machine is at ${this.app.applied}`);
     this.disk.compact(snap);

@@ -3,7 +3,8 @@
 // a fresh proposal within the liveness bound. A failing seed comes back with its options and trace.
 import { SeededRng } from '../../src/raft/rand.ts';
 import type { Violation } from './checkers.ts';
-import { Cluster, type InjectedBug, type SimOptions, type SimStats } from './cluster.ts';
+import { Cluster, type InjectedBug, type KvInjectedBug, type SimOptions, type SimStats } from './cluster.ts';
+import { KvWorkload, type KvSeedStats } from './kv-workload.ts';
 import { MIX_NAMES, makeFaultMix, type FaultCounts, type MixName } from './faults.ts';
 import type { NetworkCounts } from './network.ts';
 
@@ -32,10 +33,14 @@ export interface Overrides {
   ticks?: number;
   mix?: MixName;
   /** Plant a bug (to see the checkers catch it). */
-  inject?: InjectedBug;
+  inject?: InjectedBug | KvInjectedBug;
+  /** 'kv': the etcd KV workload (kv-workload.ts) instead of plain proposals. */
+  workload?: 'kv';
 }
 
 export const DEFAULT_TICKS = 1000;
+/** Ticks per seed of the KV workload (each tick does more work there; see kv-sim.test.ts for timings). */
+export const KV_DEFAULT_TICKS = 600;
 
 export function optionsForSeed(seed: number, over: Overrides = {}): SimOptions {
   // Its own generator (not the cluster's), so that overriding one option does not reshuffle the others.
@@ -51,7 +56,7 @@ export function optionsForSeed(seed: number, over: Overrides = {}): SimOptions {
   const options: SimOptions = {
     seed,
     nodes,
-    ticks: over.ticks ?? DEFAULT_TICKS,
+    ticks: over.ticks ?? (over.workload === 'kv' ? KV_DEFAULT_TICKS : DEFAULT_TICKS),
     mix,
     electionTick: ELECTION_TICK,
     heartbeatTick: rng.pick([1, 2, 3]),
@@ -64,6 +69,7 @@ export function optionsForSeed(seed: number, over: Overrides = {}): SimOptions {
     traceCapacity: 200,
   };
   if (over.inject) options.inject = over.inject;
+  if (over.workload) options.workload = over.workload;
   return options;
 }
 
@@ -75,10 +81,13 @@ export interface SeedResult {
   stats: SimStats;
   faults: FaultCounts;
   net: NetworkCounts;
+  /** The KV workload's numbers (history size, check time, ...). */
+  kv?: KvSeedStats;
 }
 
 export function runSeed(options: SimOptions, echo?: (line: string) => void): SeedResult {
-  const c = new Cluster(options);
+  let kv: KvWorkload | undefined;
+  const c = new Cluster(options, options.workload === 'kv' ? (cl) => (kv = new KvWorkload(cl)) : undefined);
   if (echo) c.trace.echo = echo;
   const hardStop = options.ticks + 4 * options.livenessBound;
   while (!c.violation && c.tick < options.ticks) {
@@ -90,6 +99,7 @@ export function runSeed(options: SimOptions, echo?: (line: string) => void): See
     while (!c.violation && c.probeCommittedFor() < SETTLE_TICKS && c.tick < hardStop) c.step();
     if (!c.violation && c.tick < options.ticks) c.unheal();
   }
+  kv?.finish();
   return {
     seed: options.seed,
     options,
@@ -98,6 +108,7 @@ export function runSeed(options: SimOptions, echo?: (line: string) => void): See
     stats: c.stats,
     faults: c.faults.counts,
     net: c.net.counts,
+    ...(kv ? { kv: kv.stats } : {}),
   };
 }
 
@@ -105,6 +116,7 @@ export function describeOptions(o: SimOptions): string {
   const m = o.mix;
   const n = m.network;
   return (
+    (o.workload ? `workload=${o.workload} ` : '') +
     `nodes=${o.nodes} ticks=${o.ticks} mix=${m.name} E=${o.electionTick} H=${o.heartbeatTick} preVote=${o.preVote} ` +
     `checkQuorum=${o.checkQuorum} inflight=${o.maxInflightMsgs} maxSize=${o.maxSizePerMsg} chaos=${o.chaosTicks} ` +
     `delay=${n.minDelay}..${n.maxDelay} loss=${n.lossRate.toFixed(3)} dup=${n.dupRate.toFixed(3)} reorder=${n.reorderRate.toFixed(3)} ` +
@@ -116,6 +128,7 @@ export function describeOptions(o: SimOptions): string {
 
 export function replayCommand(seed: number, over: Overrides): string {
   let cmd = `npm run sim -- --seed ${seed}`;
+  if (over.workload !== undefined) cmd += ` --workload ${over.workload}`;
   if (over.nodes !== undefined) cmd += ` --nodes ${over.nodes}`;
   if (over.ticks !== undefined) cmd += ` --ticks ${over.ticks}`;
   if (over.mix !== undefined) cmd += ` --mix ${over.mix}`;

@@ -18,6 +18,9 @@ export interface Totals {
   counts: Record<string, number>;
   maxRecovery: number;
   ms: number;
+  /** KV workload: operations per linearizability history, and checking time (ms), one per seed. */
+  kvOps?: number[];
+  kvCheckMs?: number[];
 }
 
 export function emptyTotals(): Totals {
@@ -39,6 +42,11 @@ export function addResult(t: Totals, r: SeedResult, failure: Failure | undefined
   for (const k of COUNTED.net) add(k, r.net[k]);
   for (const k of COUNTED.stats) add(k, r.stats[k]);
   if (r.stats.maxRecovery > t.maxRecovery) t.maxRecovery = r.stats.maxRecovery;
+  if (r.kv) {
+    (t.kvOps ??= []).push(r.kv.ops);
+    (t.kvCheckMs ??= []).push(r.kv.checkMs);
+    for (const [k, v] of Object.entries(r.kv)) if (k !== 'ops' && k !== 'checkMs') add(`kv.${k}`, v);
+  }
   if (failure) {
     t.violations++;
     t.failures.push(failure);
@@ -60,7 +68,33 @@ export function merge(a: Totals, b: Totals): Totals {
     counts: sum(a.counts, b.counts),
     maxRecovery: Math.max(a.maxRecovery, b.maxRecovery),
     ms: Math.max(a.ms, b.ms),
+    ...(a.kvOps || b.kvOps ? { kvOps: [...(a.kvOps ?? []), ...(b.kvOps ?? [])] } : {}),
+    ...(a.kvCheckMs || b.kvCheckMs ? { kvCheckMs: [...(a.kvCheckMs ?? []), ...(b.kvCheckMs ?? [])] } : {}),
   };
+}
+
+function quantile(xs: readonly number[], q: number): number {
+  if (xs.length === 0) return 0;
+  const s = xs.slice().sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+}
+
+/** One line for the KV workload: history sizes and linearizability checking time. */
+export function kvLine(t: Totals): string | undefined {
+  const ops = t.kvOps;
+  const ms = t.kvCheckMs;
+  if (!ops || !ms || ops.length === 0) return undefined;
+  const n = (k: string) => t.counts[`kv.${k}`] ?? 0;
+  const total = ops.reduce((a, b) => a + b, 0);
+  const unknownPct = total > 0 ? ((100 * n('unknown')) / total).toFixed(1) : '0';
+  const checkTotal = ms.reduce((a, b) => a + b, 0);
+  return (
+    `kv: ${ops.length} histories, ops per history median ${quantile(ops, 0.5)} (p90 ${quantile(ops, 0.9)}, max ${Math.max(...ops)}), ` +
+    `${unknownPct}% unknown outcomes; linearizability check median ${quantile(ms, 0.5)} ms (p90 ${quantile(ms, 0.9)}, ` +
+    `max ${Math.max(...ms)} ms, total ${(checkTotal / 1000).toFixed(1)} s); ${n('serializableReads')} serializable reads, ` +
+    `${n('watches')} watches with ${n('watchEvents')} events, ${n('leaseGrants')} lease grants, ${n('leaseExpiries')} expiries, ` +
+    `${n('refused')} requests refused`
+  );
 }
 
 /** One line: what the seeds went through. */

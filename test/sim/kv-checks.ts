@@ -1,0 +1,133 @@
+// Checks of the KV workload that do not need the linearizability search: watch streams against the committed
+// event history, serializable reads against the committed states, and lease expiry timing. Pure functions
+// over plain records, so that kv-checks.test.ts can feed them hand-made bad cases. Keys and values are latin1
+// strings here (one char per byte); matching is done with plain string operations, independently of src/kv.
+import type { KeyValue, KvEvent } from '../../src/kv/types.ts';
+import { bytesToString } from './fingerprint.ts';
+
+/** What a watch covers (the workload only opens these three shapes). */
+export type WatchScope = { kind: 'key'; key: string } | { kind: 'prefix'; prefix: string } | { kind: 'all' };
+
+export function scopeContains(scope: WatchScope, key: string): boolean {
+  switch (scope.kind) {
+    case 'key':
+      return key === scope.key;
+    case 'prefix':
+      return key.startsWith(scope.prefix);
+    case 'all':
+      return true;
+  }
+}
+
+export function describeScope(scope: WatchScope): string {
+  return scope.kind === 'key' ? `key ${JSON.stringify(scope.key)}` : scope.kind === 'prefix' ? `prefix ${JSON.stringify(scope.prefix)}` : 'all keys';
+}
+
+export function kvString(kv: KeyValue): string {
+  return `${JSON.stringify(bytesToString(kv.key))}=${JSON.stringify(bytesToString(kv.value))} c${kv.createRevision} m${kv.modRevision} v${kv.version} l${kv.lease}`;
+}
+
+/** An event as a comparable string; prevKv only when the watcher asked for it. */
+export function eventString(e: KvEvent, withPrev: boolean): string {
+  let s = `${e.type} ${kvString(e.kv)}`;
+  if (withPrev && e.prevKv) s += ` prev{${kvString(e.prevKv)}}`;
+  return s;
+}
+
+/** One watch as a client saw it on one peer, from creation until it ended (cancel, crash or end of run). */
+export interface WatchSegment {
+  id: number;
+  peer: number;
+  scope: WatchScope;
+  prevKv: boolean;
+  noPut: boolean;
+  noDelete: boolean;
+  /** The first revision it must report (the requested start, or the peer's revision + 1 for "from now"). */
+  start: number;
+  openedTick: number;
+  /** The batches the sink received, in order. */
+  batches: { revision: number; created?: boolean; canceled?: boolean; compactRevision?: number; events: KvEvent[] }[];
+  /** Set when it ended: the serving peer's store revision at that moment, and why it ended. */
+  end?: { revision: number; tick: number; why: 'canceled' | 'peer down' | 'end of run' };
+}
+
+/** The events a segment must see at revision `rev`, given every event committed at `rev`. */
+export function expectedEvents(seg: WatchSegment, committed: readonly KvEvent[]): string[] {
+  const out: string[] = [];
+  for (const e of committed) {
+    if (e.type === 'PUT' ? seg.noPut : seg.noDelete) continue;
+    if (!scopeContains(seg.scope, bytesToString(e.kv.key))) continue;
+    out.push(eventString(e, seg.prevKv));
+  }
+  return out;
+}
+
+/**
+ * Exactly the committed events, in order, once: the first batch is `created`; the segment was not canceled by
+ * the store (nothing is compacted in the workload); each batch holds the events of one revision, revisions go
+ * strictly up, stay within [start, end revision]; and for every revision in that interval the delivered events
+ * equal the committed events the watch selects (none delivered where none match). Returns a description of
+ * the first discrepancy, or undefined.
+ */
+export function checkWatchSegment(seg: WatchSegment, committedAt: (rev: number) => readonly KvEvent[]): string | undefined {
+  const name = `watch #${seg.id} on peer ${seg.peer} (${describeScope(seg.scope)}${seg.noPut ? ', NOPUT' : ''}${seg.noDelete ? ', NODELETE' : ''}${seg.prevKv ? ', prev_kv' : ''}, from revision ${seg.start}, opened at tick ${seg.openedTick})`;
+  if (!seg.end) return `${name} never ended`;
+  const first = seg.batches[0];
+  if (!first || !first.created) return `${name}: the first batch is not the created one`;
+  const delivered = new Map<number, string[]>();
+  let last = seg.start - 1;
+  for (let i = 1; i < seg.batches.length; i++) {
+    const b = seg.batches[i]!;
+    if (b.canceled) {
+      if (seg.end.why !== 'canceled' || i !== seg.batches.length - 1)
+        return `${name}: canceled by the store (compact revision ${b.compactRevision ?? '-'}) although nothing was compacted`;
+      continue;
+    }
+    if (b.events.length === 0) continue; // a progress notification
+    const rev = b.events[0]!.kv.modRevision;
+    const mixed = b.events.find((e) => e.kv.modRevision !== rev);
+    if (mixed) return `${name}: one batch mixes revisions ${rev} and ${mixed.kv.modRevision}`;
+    if (rev <= last) return `${name}: revision ${rev} delivered after revision ${last} (out of order or twice)`;
+    if (rev > seg.end.revision) return `${name}: revision ${rev} delivered, but the peer was only at revision ${seg.end.revision}`;
+    last = rev;
+    delivered.set(
+      rev,
+      b.events.map((e) => eventString(e, seg.prevKv)),
+    );
+  }
+  for (let rev = Math.max(seg.start, 1); rev <= seg.end.revision; rev++) {
+    const want = expectedEvents(seg, committedAt(rev));
+    const got = delivered.get(rev) ?? [];
+    if (want.length !== got.length || want.some((w, i) => w !== got[i])) {
+      return (
+        `${name}, ended at tick ${seg.end.tick} (${seg.end.why}) at revision ${seg.end.revision}: at revision ${rev} ` +
+        `it got [${got.join('; ')}] but the committed events it selects are [${want.join('; ')}]`
+      );
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A serializable read may be stale but must return a state the cluster committed: the range at its header
+ * revision `rev` must equal the committed store's range at that revision.
+ */
+export function checkSerializableRead(got: readonly KeyValue[], rev: number, committedRevision: number, committed: readonly KeyValue[]): string | undefined {
+  if (rev > committedRevision) return `it answered at revision ${rev}, beyond the last committed revision ${committedRevision}`;
+  const a = got.map(kvString);
+  const b = committed.map(kvString);
+  if (a.length !== b.length || a.some((x, i) => x !== b[i]))
+    return `it answered [${a.join(', ')}] at revision ${rev}, but the committed state at revision ${rev} is [${b.join(', ')}]`;
+  return undefined;
+}
+
+/**
+ * Only the leader expires a lease, after at least its TTL: the deadline starts no earlier than the grant
+ * request (the leader learns of the grant after it is applied; a new leader restarts every TTL).
+ */
+export function checkLeaseExpiry(id: bigint, grantTick: number, ttlSeconds: number, expiredTick: number, tickMs: number): string | undefined {
+  const earliest = grantTick + Math.ceil((ttlSeconds * 1000) / tickMs);
+  if (expiredTick < earliest)
+    return `lease ${id} (TTL ${ttlSeconds} s, granted by a request at tick ${grantTick}) expired at tick ${expiredTick}, before tick ${earliest}`;
+  return undefined;
+}
