@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Level } from 'level';
 import { MemoryLevel } from 'memory-level';
 import type { AbstractLevel } from 'abstract-level';
-import type { Entry, PersistedState, Ready, Snapshot } from '../raft/types.ts';
+import type { Entry, HardState, PersistedState, Ready, Snapshot } from '../raft/types.ts';
 import {
   CorruptDataError,
   ENTRY_PREFIX,
@@ -48,6 +48,7 @@ export class PeerStorage {
   /** Indexes of the entries on disk (first..last), so rewrites and snapshots can delete exactly those. */
   private firstStored = 0;
   private lastStored = 0;
+  private lastHardState: HardState | undefined;
 
   private constructor(
     private readonly db: Db,
@@ -116,6 +117,7 @@ export class PeerStorage {
       const snapRaw = await this.db.get(SNAPSHOT_KEY);
       if (hsRaw === undefined && snapRaw === undefined) return undefined;
       const hardState = hsRaw ? decodeHardState(hsRaw) : { term: 0, vote: 0, commit: 0 };
+      this.lastHardState = hardState;
       const snapshot = snapRaw ? decodeSnapshot(snapRaw) : undefined;
       const after = snapshot?.meta.index ?? 0;
       const entries: Entry[] = [];
@@ -157,9 +159,17 @@ export class PeerStorage {
       if (this.firstStored === 0 || first < this.firstStored) this.firstStored = first;
       this.lastStored = last;
     }
-    if (rd.hardState) ops.push({ type: 'put', key: HARD_STATE_KEY, value: encodeHardState(rd.hardState) });
+    // Term and vote must be on disk before any vote or message that depends on them; a commit index need not
+    // be (a restarted peer learns it again from the leader), so a commit-only change skips the fsync.
+    let mustSync = ops.length > 0;
+    if (rd.hardState) {
+      ops.push({ type: 'put', key: HARD_STATE_KEY, value: encodeHardState(rd.hardState) });
+      const prev = this.lastHardState;
+      if (!prev || prev.term !== rd.hardState.term || prev.vote !== rd.hardState.vote) mustSync = true;
+      this.lastHardState = rd.hardState;
+    }
     if (ops.length === 0) return;
-    await this.db.batch(ops, { sync: true } as object);
+    await this.db.batch(ops, { sync: mustSync } as object);
   }
 
   /** Persists a snapshot the peer took, then drops the log entries it made unnecessary. */
