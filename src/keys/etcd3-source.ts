@@ -3,6 +3,8 @@
 import { Etcd3, type IKeyValue, type IOptions } from 'etcd3';
 import type { KeyValue, KvSource, RangeRequest, RangeResult, WatchEvent, WatchHandle } from './kv-source.ts';
 
+export { parseEndpoints } from './endpoints.ts';
+
 export interface ConnectOptions {
   /** host:port or http(s)://host:port, one or more. */
   endpoints: string[];
@@ -10,18 +12,6 @@ export interface ConnectOptions {
   tls?: { ca?: Uint8Array; cert?: Uint8Array; key?: Uint8Array };
   auth?: { username: string; password: string };
   dialTimeoutMs?: number;
-}
-
-/** Checks and normalises endpoints typed by a user: "host:port" or "http(s)://host:port", comma separated. */
-export function parseEndpoints(input: string): string[] {
-  const parts = input.split(/[\s,]+/).map((s) => s.trim()).filter((s) => s.length > 0);
-  if (parts.length === 0) throw new Error('give at least one endpoint, like 127.0.0.1:2379');
-  return parts.map((p) => {
-    const m = /^(?:(https?):\/\/)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):(\d{1,5})\/?$/.exec(p);
-    const port = m ? Number(m[3]) : 0;
-    if (!m || port < 1 || port > 65535) throw new Error(`${JSON.stringify(p)} is not an endpoint; use host:port, like 127.0.0.1:2379`);
-    return `${m[1] ?? 'http'}://${m[2]}:${port}`;
-  });
 }
 
 const buf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);

@@ -1,0 +1,137 @@
+// The Keys view: renders keys/key-tree.ts. Folders load their children when expanded, a page at a time;
+// watch events are gathered for a moment and only the folders they touch reload.
+import * as vscode from 'vscode';
+import { displayBytes, toBytes } from '../keys/bytes.ts';
+import { KeyTreeModel, describeKey, type FolderNode, type MoreNode, type TreeNode } from '../keys/key-tree.ts';
+import type { WatchEvent } from '../keys/kv-source.ts';
+import type { Session } from './session.ts';
+
+const DEBOUNCE_MS = 150;
+
+export class KeysViewProvider implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<TreeNode | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private model: KeyTreeModel | undefined;
+  private filter = '';
+  private pendingEvents: WatchEvent[] = [];
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly subs: vscode.Disposable[];
+  view: vscode.TreeView<TreeNode> | undefined;
+
+  constructor(private readonly session: Session) {
+    this.subs = [
+      session.onDidChange(() => this.rebuild()),
+      session.onDidChangeKeys((events) => this.queue(events)),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('raftlab.keySeparator') || e.affectsConfiguration('raftlab.pageSize')) this.rebuild();
+      }),
+    ];
+  }
+
+  get currentFilter(): string {
+    return this.filter;
+  }
+
+  setFilter(prefix: string): void {
+    this.filter = prefix;
+    void vscode.commands.executeCommand('setContext', 'raftlab.keysFiltered', prefix.length > 0);
+    if (this.view) this.view.description = prefix ? `prefix ${displayBytes(toBytes(prefix))}` : undefined;
+    this.rebuild();
+  }
+
+  /** A new model (new connection, settings or filter): everything reloads. */
+  rebuild(): void {
+    const source = this.session.source;
+    if (source && this.session.running) {
+      const config = vscode.workspace.getConfiguration('raftlab');
+      const separator = config.get<string>('keySeparator', '/');
+      this.model = new KeyTreeModel(source, { separator, pageSize: config.get<number>('pageSize', 100), root: toBytes(this.filter) });
+    } else {
+      this.model = undefined;
+    }
+    if (this.view) this.view.message = undefined;
+    this.changed.fire(undefined);
+  }
+
+  refresh(): void {
+    this.model?.reset();
+    this.changed.fire(undefined);
+  }
+
+  async loadMore(node: MoreNode): Promise<void> {
+    if (!this.model) return;
+    await this.model.loadMore(node);
+    this.changed.fire(node.parent);
+  }
+
+  private queue(events: WatchEvent[]): void {
+    this.pendingEvents.push(...events);
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      const batch = this.pendingEvents;
+      this.pendingEvents = [];
+      const model = this.model;
+      if (!model) return;
+      for (const prefix of model.applyEvents(batch)) {
+        const folder = prefix.length === model.root.length ? undefined : model.folder(prefix);
+        if (prefix.length !== model.root.length && !folder) continue;
+        this.changed.fire(folder);
+      }
+    }, DEBOUNCE_MS);
+  }
+
+  async getChildren(element?: TreeNode): Promise<TreeNode[]> {
+    const model = this.model;
+    if (!model) return [];
+    if (element && element.kind !== 'folder') return [];
+    try {
+      const nodes = await model.children(element as FolderNode | undefined);
+      if (!element && this.view) this.view.message = nodes.length === 0 ? (this.filter ? `No keys start with ${this.filter}.` : 'No keys yet. Add one with the + button.') : undefined;
+      return nodes;
+    } catch (err) {
+      if (this.view) this.view.message = `Could not list keys: ${(err as Error).message}`;
+      return [];
+    }
+  }
+
+  getParent(element: TreeNode): TreeNode | undefined {
+    return element.parent;
+  }
+
+  getTreeItem(node: TreeNode): vscode.TreeItem {
+    if (node.kind === 'more') {
+      const item = new vscode.TreeItem('Load more…');
+      item.id = `${node.id}:${node.loaded}`;
+      item.iconPath = new vscode.ThemeIcon('ellipsis');
+      item.description = `${node.loaded} shown`;
+      item.command = { command: 'raftlab.keys.loadMore', title: 'Load more', arguments: [node] };
+      item.contextValue = 'more';
+      return item;
+    }
+    if (node.kind === 'folder') {
+      const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.Collapsed);
+      item.id = node.id;
+      item.iconPath = vscode.ThemeIcon.Folder;
+      item.tooltip = `prefix ${displayBytes(node.prefix)}`;
+      item.contextValue = 'prefix';
+      return item;
+    }
+    const item = new vscode.TreeItem(node.label);
+    item.id = node.id;
+    const kv = node.kv;
+    const leased = kv.lease !== '0';
+    item.iconPath = new vscode.ThemeIcon(leased ? 'watch' : 'key');
+    item.description = leased ? (node.ttl === undefined ? 'leased' : node.ttl < 0 ? 'lease expired' : `TTL ${node.ttl}s`) : `v${kv.version}`;
+    item.tooltip = describeKey(kv, node.ttl).join('\n');
+    item.contextValue = leased ? 'key-leased' : 'key';
+    item.command = { command: 'raftlab.keys.open', title: 'Open Value', arguments: [node] };
+    return item;
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    for (const s of this.subs) s.dispose();
+    this.changed.dispose();
+  }
+}

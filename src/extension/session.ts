@@ -1,0 +1,172 @@
+// The one cluster the window is connected to: none, the embedded local cluster, or an external etcd. Loads the
+// heavy runtime (dist/extension-runtime.js: manager, workers, control API, etcd3) on first use, keeps a watch
+// on the keyspace for the Keys view and the open value files, and tells the rest of the extension what changed.
+import * as vscode from 'vscode';
+import { join } from 'node:path';
+import type { ClusterEvent, ClusterStatus } from '../cluster/status.ts';
+import type { KvSource, WatchEvent, WatchHandle } from '../keys/kv-source.ts';
+import { ValueFiles } from '../keys/value-files.ts';
+import type * as Runtime from './runtime.ts';
+
+export type Mode = 'none' | 'starting' | 'local' | 'external' | 'stopping';
+
+let runtime: typeof Runtime | undefined;
+
+/** The runtime bundle beside this one (dist/), or the TypeScript source when running unbundled. */
+export function loadRuntime(): typeof Runtime {
+  if (!runtime) {
+    const started = Date.now();
+    const file = __filename.endsWith('.ts') ? join(__dirname, 'runtime.ts') : join(__dirname, 'extension-runtime.js');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    runtime = require(file) as typeof Runtime;
+    log?.(`runtime loaded in ${Date.now() - started} ms`);
+  }
+  return runtime;
+}
+
+let log: ((line: string) => void) | undefined;
+
+export interface LocalStartOptions extends Omit<Runtime.LocalClusterOptions, 'log'> {}
+
+export class Session implements vscode.Disposable {
+  mode: Mode = 'none';
+  local: Runtime.LocalCluster | undefined;
+  external: Runtime.ExternalConnection | undefined;
+  /** Why the last cluster stopped, when it failed. */
+  lastError: string | undefined;
+  files: ValueFiles | undefined;
+  private watch: WatchHandle | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly changed = new vscode.EventEmitter<void>();
+  private readonly statusChanged = new vscode.EventEmitter<ClusterStatus>();
+  private readonly keysChanged = new vscode.EventEmitter<WatchEvent[]>();
+  private readonly clusterEvent = new vscode.EventEmitter<ClusterEvent>();
+  /** The mode or the connection changed. */
+  readonly onDidChange = this.changed.event;
+  /** The local cluster's status (at most ten a second). */
+  readonly onDidChangeStatus = this.statusChanged.event;
+  readonly onDidChangeKeys = this.keysChanged.event;
+  readonly onClusterEvent = this.clusterEvent.event;
+
+  constructor(readonly output: vscode.LogOutputChannel) {
+    log = (line) => output.info(line);
+    this.disposables.push(this.changed, this.statusChanged, this.keysChanged, this.clusterEvent);
+  }
+
+  get source(): KvSource | undefined {
+    return this.local?.source ?? this.external?.source;
+  }
+
+  get running(): boolean {
+    return this.mode === 'local' || this.mode === 'external';
+  }
+
+  endpoints(): string[] {
+    return this.local?.endpoints() ?? this.external?.endpoints() ?? [];
+  }
+
+  status(): ClusterStatus | undefined {
+    return this.local?.status();
+  }
+
+  /** The local cluster's manager; throws a message for the user when there is none. */
+  manager(): Runtime.ClusterManager {
+    if (this.local) return this.local.manager;
+    throw new Error(this.mode === 'external' ? 'fault actions are for the local cluster; this window is connected to an external etcd' : 'no local cluster is running; start one with "Raft Lab: Start Local Cluster"');
+  }
+
+  dashboardHost(): Runtime.DashboardHost | undefined {
+    return this.local ? loadRuntime().clusterManagerHost(this.local.manager) : undefined;
+  }
+
+  async startLocal(opts: LocalStartOptions): Promise<void> {
+    if (this.mode !== 'none') throw new Error(this.mode === 'starting' ? 'a cluster is already starting' : 'stop or disconnect the current cluster first');
+    this.setMode('starting');
+    try {
+      const rt = loadRuntime();
+      const cluster = await rt.LocalCluster.start({ ...opts, log: (l) => this.output.info(l) });
+      this.local = cluster;
+      this.lastError = undefined;
+      cluster.manager.on('status', (s: ClusterStatus) => this.statusChanged.fire(s));
+      cluster.manager.on('event', (e: ClusterEvent) => {
+        this.output.info(`[${e.type}] ${e.message}`);
+        this.clusterEvent.fire(e);
+      });
+      this.output.info(`local cluster ${cluster.manager.clusterId} started: ${opts.nodes} nodes, endpoints ${cluster.endpoints().join(',')}, data ${opts.dataDir ?? 'in memory'}`);
+      if (cluster.control) this.output.info(`control API ${cluster.control.url}${opts.dashboardDir ? `, dashboard ${cluster.control.dashboardUrl}` : ''}`);
+      this.files = new ValueFiles(cluster.source);
+      this.setMode('local');
+      await this.startWatch();
+    } catch (err) {
+      this.lastError = (err as Error).message;
+      this.output.error(`start failed: ${this.lastError}`);
+      this.local = undefined;
+      this.setMode('none');
+      throw err;
+    }
+  }
+
+  async connectExternal(opts: Runtime.ConnectOptions): Promise<void> {
+    if (this.mode !== 'none') throw new Error('stop or disconnect the current cluster first');
+    this.setMode('starting');
+    try {
+      const conn = await loadRuntime().ExternalConnection.connect(opts);
+      this.external = conn;
+      this.files = new ValueFiles(conn.source);
+      this.lastError = undefined;
+      this.output.info(`connected to etcd at ${conn.endpoints().join(',')}`);
+      this.setMode('external');
+      await this.startWatch();
+    } catch (err) {
+      this.lastError = (err as Error).message;
+      this.output.error(`connect failed: ${this.lastError}`);
+      this.setMode('none');
+      throw err;
+    }
+  }
+
+  /** Stops the local cluster cleanly (peers close their folders) or drops the external connection. */
+  async stop(): Promise<void> {
+    if (this.mode !== 'local' && this.mode !== 'external') return;
+    this.setMode('stopping');
+    const watch = this.watch;
+    this.watch = undefined;
+    await watch?.close().catch(() => undefined);
+    try {
+      if (this.local) await this.local.stop();
+      if (this.external) await this.external.stop();
+      this.output.info(this.local ? 'local cluster stopped' : 'disconnected');
+    } finally {
+      this.local = undefined;
+      this.external = undefined;
+      this.files = undefined;
+      this.setMode('none');
+    }
+  }
+
+  private async startWatch(): Promise<void> {
+    const source = this.source;
+    if (!source) return;
+    try {
+      this.watch = await source.watch(
+        new Uint8Array([0]),
+        new Uint8Array([0]),
+        (events) => this.keysChanged.fire(events),
+        (err) => this.output.warn(`keys watch: ${err.message}`),
+      );
+    } catch (err) {
+      this.output.warn(`keys watch could not start (the Keys view will not update by itself): ${(err as Error).message}`);
+    }
+  }
+
+  private setMode(mode: Mode): void {
+    this.mode = mode;
+    void vscode.commands.executeCommand('setContext', 'raftlab.mode', mode);
+    void vscode.commands.executeCommand('setContext', 'raftlab.running', mode === 'local' || mode === 'external');
+    this.changed.fire();
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+  }
+}

@@ -1,0 +1,120 @@
+// End to end in a real VS Code (code-server 4.100.3 + Chromium): the packaged .vsix starts a cluster from the
+// palette, puts a key by command, shows it in the Keys view, opens, edits and saves it (checked with etcdctl),
+// refuses to overwrite a change made elsewhere, and fails over when the leader is killed from the palette.
+// Screenshots land in test/e2e/artifacts/. The first run installs code-server (about two minutes).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { freePortRange } from '../api/support.ts';
+import { buildVsix, missingPrerequisites, startCodeServer, type CodeServer } from './code-server.ts';
+
+const missing = missingPrerequisites();
+let cs: CodeServer | undefined;
+let endpoints = '';
+let vsixDir = '';
+
+function etcdctl(...args: string[]): string {
+  const r = spawnSync('etcdctl', [`--endpoints=${endpoints}`, '--dial-timeout=3s', '--command-timeout=10s', ...args], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } });
+  if (r.status !== 0) throw new Error(`etcdctl ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+before(async () => {
+  if (missing) return;
+  vsixDir = mkdtempSync(join(tmpdir(), 'raftlab-e2e-vsix-'));
+  const vsix = buildVsix(join(vsixDir, 'raftlab-e2e.vsix'));
+  const base = await freePortRange(4);
+  endpoints = [0, 1, 2].map((i) => `127.0.0.1:${base + i}`).join(',');
+  cs = await startCodeServer({
+    vsix,
+    settings: { 'raftlab.clientPortBase': base, 'raftlab.controlPort': 0, 'raftlab.timing': 'fast', 'raftlab.nodes': 3 },
+    keep: !!process.env.KEEP,
+  });
+});
+
+after(async () => {
+  await cs?.close();
+  if (vsixDir) rmSync(vsixDir, { recursive: true, force: true });
+});
+
+test('the .vsix in code-server: cluster, keys, editing, conflicts and failover', { skip: missing, timeout: 300_000 }, async () => {
+  const s = cs!;
+  const { page } = s;
+
+  // The activity bar entry and the Cluster view's welcome.
+  await page.locator('.part.activitybar a.action-label[aria-label^="Raft Lab"]').click({ timeout: 60_000 });
+  await page.locator('.welcome-view-content a, .welcome-view-content .monaco-button', { hasText: 'Start Local Cluster' }).first().waitFor({ timeout: 30_000 });
+  await s.shot('01-welcome.png');
+
+  // Start from the palette; the status bar shows the leader, the term and 3/3 up.
+  await s.runCommand('Raft Lab: Start Local Cluster');
+  const up = s.statusBarItem(/Raft Lab: n\d leader · term \d+ · 3\/3 up/);
+  await up.waitFor({ timeout: 60_000 });
+  const firstLeader = /Raft Lab: (n\d) leader/.exec(await up.innerText())![1]!;
+  s.log('leader', firstLeader);
+  await s.treeRow(/^n1/).first().waitFor({ timeout: 20_000 });
+  await s.shot('02-cluster-started.png');
+
+  // Put a key by command; the Keys view shows it without a refresh.
+  await s.runCommand('Raft Lab: Put Key');
+  await s.answer('/e2e/greeting', 'Key to write');
+  await s.answer('hello', 'Value for /e2e/greeting');
+  await s.notification(/put \/e2e\/greeting at revision \d+/).waitFor({ timeout: 20_000 });
+  const folder = s.treeRow('/e2e').first();
+  await folder.waitFor({ timeout: 20_000 });
+  await folder.click();
+  const leaf = s.treeRow('greeting').first();
+  await leaf.waitFor({ timeout: 20_000 });
+  await s.shot('03-key-in-tree.png');
+
+  // Open it, edit, save: etcdctl sees the new value.
+  await leaf.click();
+  const editor = page.locator('.editor-instance .monaco-editor').first();
+  await editor.locator('.view-lines', { hasText: 'hello' }).waitFor({ timeout: 20_000 });
+  await editor.click();
+  await page.keyboard.press('Control+a');
+  await page.keyboard.insertText('{"greeting": "hello from code-server"}');
+  await page.keyboard.press('Control+s');
+  await page.locator('.tabs-container .tab.active:not(.dirty)').waitFor({ timeout: 20_000 });
+  let value = '';
+  for (let i = 0; i < 50 && !value.includes('hello from code-server'); i++) {
+    value = etcdctl('get', '/e2e/greeting', '--print-value-only').trim();
+    if (!value.includes('hello from code-server')) await page.waitForTimeout(100);
+  }
+  assert.equal(value, '{"greeting": "hello from code-server"}');
+  await s.shot('04-edited-and-saved.png');
+
+  // A change made elsewhere while the editor has unsaved edits: the save is refused, with Overwrite / Compare.
+  await editor.click();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.type(' ');
+  etcdctl('put', '/e2e/greeting', 'changed by etcdctl');
+  await page.waitForTimeout(500);
+  await page.keyboard.press('Control+s');
+  const conflict = s.notification(/changed on the cluster since you opened it/);
+  await conflict.first().waitFor({ timeout: 20_000 });
+  await s.shot('05-save-conflict.png');
+  assert.equal(etcdctl('get', '/e2e/greeting', '--print-value-only').trim(), 'changed by etcdctl');
+  // Overwrite wins.
+  await page.locator('.notifications-toasts .notification-list-item', { hasText: 'changed on the cluster' }).locator('a.monaco-button, .monaco-button', { hasText: 'Overwrite' }).first().click();
+  for (let i = 0; i < 50 && etcdctl('get', '/e2e/greeting', '--print-value-only').includes('etcdctl'); i++) await page.waitForTimeout(100);
+  assert.match(etcdctl('get', '/e2e/greeting', '--print-value-only'), /hello from code-server/);
+
+  // Kill the leader from the palette; the status bar names a new leader with 2/3 up.
+  await s.runCommand('Raft Lab: Kill Leader (Failover)');
+  const failedOver = s.statusBarItem(new RegExp(`Raft Lab: (?!${firstLeader} )n\\d leader · term \\d+ · 2/3 up`));
+  await failedOver.waitFor({ timeout: 30_000 });
+  s.log('after failover:', await failedOver.innerText());
+  await s.treeRow(new RegExp(`^${firstLeader}`)).first().waitFor();
+  await s.shot('06-failover.png');
+  // The cluster still serves etcdctl.
+  etcdctl('put', '/e2e/after-failover', 'ok');
+  assert.equal(etcdctl('get', '/e2e/after-failover', '--print-value-only').trim(), 'ok');
+
+  await s.runCommand('Raft Lab: Stop Cluster');
+  await s.statusBarItem('Raft Lab: stopped').waitFor({ timeout: 30_000 });
+  await s.shot('07-stopped.png');
+});
