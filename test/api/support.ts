@@ -37,7 +37,7 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
-export async function startCluster(options: { nodes?: number; timing?: 'fast' | 'etcd'; dataDir?: boolean } = {}): Promise<TestCluster> {
+export async function startCluster(options: { nodes?: number; timing?: 'fast' | 'etcd'; dataDir?: boolean; snapshotCount?: number } = {}): Promise<TestCluster> {
   const clientPortBase = await freePortRange(options.nodes ?? 3);
   const dir = options.dataDir ? await mkdtemp(join(tmpdir(), 'raftlab-api-')) : undefined;
   const manager = await ClusterManager.start({
@@ -45,6 +45,7 @@ export async function startCluster(options: { nodes?: number; timing?: 'fast' | 
     ...(dir ? { dataDir: dir } : { memory: true }),
     timing: options.timing ?? 'fast',
     clientPortBase,
+    ...(options.snapshotCount ? { snapshotCount: options.snapshotCount } : {}),
   });
   await manager.waitForLeader();
   return {
