@@ -20,6 +20,8 @@ export interface RenderStats {
   totalMs: number;
   maxMs: number;
   over16: number;
+  /** The last few hundred render durations, in milliseconds. */
+  recent: number[];
 }
 
 export class App {
@@ -36,7 +38,8 @@ export class App {
   private frame = 0;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; action: DashboardAction }>();
-  readonly stats: RenderStats = { renders: 0, totalMs: 0, maxMs: 0, over16: 0 };
+  readonly stats: RenderStats = { renders: 0, totalMs: 0, maxMs: 0, over16: 0, recent: [] };
+  private chartsDirty = false;
 
   private readonly connection = h('span', { class: 'connection', attrs: { 'data-testid': 'connection' } });
   private readonly summary = h('span', { class: 'summary', attrs: { 'data-testid': 'summary' } });
@@ -102,7 +105,7 @@ export class App {
         this.prev = { status: m.status, at: now };
         this.status = m.status;
         this.events = m.status.events;
-        this.history.add(m.status, Date.now());
+        if (this.history.add(m.status, Date.now())) this.chartsDirty = true;
         setText(this.empty, '');
         toggleClass(document.body, 'no-cluster', false);
         this.schedule();
@@ -185,13 +188,18 @@ export class App {
     this.replication.update(status);
     this.logs.update(status);
     this.timeline.update(this.events);
-    this.charts.update();
+    if (this.chartsDirty) {
+      this.chartsDirty = false;
+      this.charts.update();
+    }
     this.toolbar.update(status);
     const ms = performance.now() - t0;
     this.stats.renders++;
     this.stats.totalMs += ms;
     this.stats.maxMs = Math.max(this.stats.maxMs, ms);
     if (ms > 16) this.stats.over16++;
+    this.stats.recent.push(ms);
+    if (this.stats.recent.length > 500) this.stats.recent.shift();
   }
 
   private watchTheme(): void {

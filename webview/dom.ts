@@ -45,12 +45,40 @@ export function cssVar(name: string, fallback: string): string {
   return v || fallback;
 }
 
+const sizes = new WeakMap<Element, { width: number; height: number }>();
+let sizeObserver: ResizeObserver | undefined;
+
+/**
+ * The CSS size of an element, kept up to date by a ResizeObserver so that drawing never forces a layout
+ * (reading getBoundingClientRect after the DOM changed would, once per canvas per frame). `onResize` runs
+ * when the size changes.
+ */
+export function boxSize(el: Element, onResize?: () => void): { width: number; height: number } {
+  let size = sizes.get(el);
+  if (!size) {
+    const rect = el.getBoundingClientRect();
+    size = { width: rect.width, height: rect.height };
+    sizes.set(el, size);
+    sizeObserver ??= new ResizeObserver((entries) => {
+      for (const e of entries) {
+        const box = e.contentBoxSize?.[0];
+        const next = box ? { width: box.inlineSize, height: box.blockSize } : { width: e.contentRect.width, height: e.contentRect.height };
+        sizes.set(e.target, next);
+        (e.target as Element & { onBoxResize?: () => void }).onBoxResize?.();
+      }
+    });
+    sizeObserver.observe(el);
+  }
+  if (onResize) (el as Element & { onBoxResize?: () => void }).onBoxResize = onResize;
+  return size;
+}
+
 /** A canvas sized to its box in device pixels; returns its 2D context scaled to CSS pixels, or undefined. */
-export function fitCanvas(canvas: HTMLCanvasElement): { ctx: CanvasRenderingContext2D; width: number; height: number } | undefined {
-  const rect = canvas.getBoundingClientRect();
+export function fitCanvas(canvas: HTMLCanvasElement, onResize?: () => void): { ctx: CanvasRenderingContext2D; width: number; height: number } | undefined {
+  const { width, height } = boxSize(canvas, onResize);
   const dpr = window.devicePixelRatio || 1;
-  const w = Math.max(1, Math.round(rect.width * dpr));
-  const hh = Math.max(1, Math.round(rect.height * dpr));
+  const w = Math.max(1, Math.round(width * dpr));
+  const hh = Math.max(1, Math.round(height * dpr));
   if (canvas.width !== w || canvas.height !== hh) {
     canvas.width = w;
     canvas.height = hh;
@@ -58,7 +86,7 @@ export function fitCanvas(canvas: HTMLCanvasElement): { ctx: CanvasRenderingCont
   const ctx = canvas.getContext('2d');
   if (!ctx) return undefined;
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  return { ctx, width: rect.width, height: rect.height };
+  return { ctx, width, height };
 }
 
 export function formatTime(ms: number): string {

@@ -203,7 +203,9 @@ export class Inspector {
     const isLeader = p.id === status.leader;
     const state = p.state === 'up' && p.cutOff ? 'up, cut off' : p.state;
     const summary = this.details.querySelector('.peer-summary');
-    if (summary) setText(summary, `${p.role === 'preCandidate' ? 'pre-candidate' : p.role}${isLeader ? ' (the leader)' : ''}, ${state}, term ${p.term}${p.error ? ` — ${p.error}` : ''}`);
+    const running = p.state === 'up' || p.state === 'paused';
+    const role = p.role === 'preCandidate' ? 'pre-candidate' : p.role;
+    if (summary) setText(summary, `${running ? role : `was ${role}`}${isLeader ? ' (the leader)' : ''}, ${state}, term ${p.term}${p.error ? ` — ${p.error}` : ''}`);
     const can: Record<string, boolean> = {
       kill: p.state === 'up' || p.state === 'paused',
       restart: p.state !== 'removed' && p.state !== 'starting',

@@ -2,7 +2,7 @@
 // point marked, uncommitted entries pale, entries that disagree with the leader's log struck through in red
 // until they are truncated, compacted entries (in the snapshot) hatched. Only the visible window is drawn, from
 // the peers' term runs, so the cost depends on the runs in view, not on the log's length.
-import { fitCanvas, h } from '../dom.ts';
+import { boxSize, fitCanvas, h, setText } from '../dom.ts';
 import { termColor, type Palette } from '../colors.ts';
 import { divergentRanges, leaderOf, segments } from '../model.ts';
 import type { ClusterStatus } from '../protocol.ts';
@@ -123,7 +123,7 @@ export class LogStripView {
   }
 
   private visibleEntries(): number {
-    const width = this.canvas.getBoundingClientRect().width - GUTTER - 4;
+    const width = boxSize(this.canvas).width - GUTTER - 4;
     return Math.max(1, Math.floor(width / this.scale));
   }
 
@@ -134,7 +134,7 @@ export class LogStripView {
     const peers = status.peers.filter((p) => p.state !== 'removed');
     const height = AXIS + Math.max(1, peers.length) * ROW + 4;
     if (this.canvas.style.height !== `${height}px`) this.canvas.style.height = `${height}px`;
-    const fit = fitCanvas(this.canvas);
+    const fit = fitCanvas(this.canvas, () => this.redraw());
     if (!fit) return;
     const { ctx, width } = fit;
     const pal = this.palette;
@@ -145,12 +145,15 @@ export class LogStripView {
     const hi = lo + visible - 1;
     lo = Math.max(1, lo);
     this.lastWindow = [lo, hi];
-    this.range.min = String(Math.min(minFirst, lo));
-    this.range.max = String(Math.max(1, maxLast - visible + 1));
-    this.range.value = String(lo);
-    this.followBtn.toggleAttribute('disabled', this.follow);
+    const setRange = (name: 'min' | 'max' | 'value', v: number) => {
+      if (this.range[name] !== String(v)) this.range[name] = String(v);
+    };
+    setRange('min', Math.min(minFirst, lo));
+    setRange('max', Math.max(1, maxLast - visible + 1));
+    setRange('value', lo);
+    if (this.followBtn.hasAttribute('disabled') !== this.follow) this.followBtn.toggleAttribute('disabled', this.follow);
     const perPx = 1 / this.scale;
-    this.info.textContent = `entries ${lo.toLocaleString()}–${Math.min(hi, maxLast).toLocaleString()} of ${maxLast.toLocaleString()}${perPx > 1 ? ` · ${Math.round(perPx)} per pixel` : ''}`;
+    setText(this.info, `entries ${lo.toLocaleString()}–${Math.min(hi, maxLast).toLocaleString()} of ${maxLast.toLocaleString()}${perPx > 1 ? ` · ${Math.round(perPx)} per pixel` : ''}`);
 
     const xOf = (index: number) => GUTTER + (index - lo) * this.scale;
     ctx.clearRect(0, 0, width, height);
@@ -222,15 +225,6 @@ export class LogStripView {
           ctx.lineWidth = 1;
           ctx.strokeRect(x + 0.5, y + 0.5, Math.max(0, w - 1), hgt - 1);
         }
-        const segW = xOf(b + 1) - xOf(a);
-        if (segW > 28) {
-          ctx.globalAlpha = dim;
-          ctx.fillStyle = pal.dark ? '#ffffff' : '#000000';
-          ctx.textAlign = 'center';
-          const left = Math.max(xOf(a), GUTTER);
-          const right = Math.min(xOf(b + 1), width);
-          if (right - left > 28) ctx.fillText(`t${term}`, (left + right) / 2, y + hgt / 2);
-        }
       }
       ctx.globalAlpha = dim;
       // Entry boundaries when entries are wide enough to see one by one.
@@ -238,6 +232,22 @@ export class LogStripView {
         ctx.fillStyle = pal.bg;
         const end = Math.min(hi, p.lastIndex);
         for (let i = Math.max(lo, first); i <= end + 1; i++) ctx.fillRect(Math.round(xOf(i)), y, 1, hgt);
+      }
+      // Term labels on runs wide enough to carry one, over the boundaries.
+      for (const [a, b, term] of segments(runs, p.lastIndex, lo, hi)) {
+        const left = Math.max(xOf(a), GUTTER);
+        const right = Math.min(xOf(b + 1), width);
+        if (right - left < 30) continue;
+        const label = `t${term}`;
+        const tw = ctx.measureText(label).width + 6;
+        const cx = (left + right) / 2;
+        ctx.globalAlpha = 0.85 * dim;
+        ctx.fillStyle = pal.bg;
+        ctx.fillRect(cx - tw / 2, y + 3, tw, hgt - 6);
+        ctx.globalAlpha = dim;
+        ctx.fillStyle = pal.fg;
+        ctx.textAlign = 'center';
+        ctx.fillText(label, cx, y + hgt / 2);
       }
       // Entries that disagree with the leader's log.
       if (leader && leader.id !== p.id) {

@@ -109,7 +109,7 @@ export class TopologyView {
   private draw(now: number): void {
     this.frame = 0;
     const status = this.status;
-    const fit = fitCanvas(this.canvas);
+    const fit = fitCanvas(this.canvas, () => this.kick());
     if (!status || !fit) return;
     const { ctx, width, height } = fit;
     const pal = this.palette;
