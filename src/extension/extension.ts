@@ -79,6 +79,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.window.registerTreeDataProvider('raftlab.cluster', clusterView),
     vscode.workspace.registerFileSystemProvider(SCHEME, fs, { isCaseSensitive: true }),
     vscode.workspace.onDidOpenTextDocument(pickLanguage),
+    vscode.workspace.onDidSaveTextDocument(pickLanguage),
     vscode.workspace.onDidCloseTextDocument((doc) => {
       if (doc.uri.scheme !== SCHEME) return;
       // Other editors of the same key may still be open; only a fully closed key forgets its base.

@@ -4,7 +4,7 @@
 // Screenshots land in test/e2e/artifacts/. The first run installs code-server (about two minutes).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -15,6 +15,16 @@ const missing = missingPrerequisites();
 let cs: CodeServer | undefined;
 let endpoints = '';
 let vsixDir = '';
+
+/** A line of the Raft Lab output channel's log file under the run's user data folder. */
+function findLogLine(dir: string, pattern: RegExp): string | undefined {
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.log') || !entry.name.includes('Raft Lab')) continue;
+    const line = readFileSync(join(entry.parentPath ?? entry.path, entry.name), 'utf8').split('\n').find((l) => pattern.test(l));
+    if (line) return line;
+  }
+  return undefined;
+}
 
 function etcdctl(...args: string[]): string {
   const r = spawnSync('etcdctl', [`--endpoints=${endpoints}`, '--dial-timeout=3s', '--command-timeout=10s', ...args], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } });
@@ -30,7 +40,16 @@ before(async () => {
   endpoints = [0, 1, 2].map((i) => `127.0.0.1:${base + i}`).join(',');
   cs = await startCodeServer({
     vsix,
-    settings: { 'raftlab.clientPortBase': base, 'raftlab.controlPort': 0, 'raftlab.timing': 'fast', 'raftlab.nodes': 3 },
+    settings: {
+      'raftlab.clientPortBase': base,
+      'raftlab.controlPort': 0,
+      'raftlab.timing': 'fast',
+      'raftlab.nodes': 3,
+      // typed text lands as typed
+      'editor.autoClosingBrackets': 'never',
+      'editor.autoClosingQuotes': 'never',
+      'editor.formatOnType': false,
+    },
     keep: !!process.env.KEEP,
   });
 });
@@ -76,7 +95,10 @@ test('the .vsix in code-server: cluster, keys, editing, conflicts and failover',
   await editor.locator('.view-lines', { hasText: 'hello' }).waitFor({ timeout: 20_000 });
   await editor.click();
   await page.keyboard.press('Control+a');
-  await page.keyboard.insertText('{"greeting": "hello from code-server"}');
+  await page.keyboard.type('{"greeting": "hello from code-server"}');
+  // whatever the editor auto-closed after the cursor goes
+  await page.keyboard.press('Shift+End');
+  await page.keyboard.press('Delete');
   await page.keyboard.press('Control+s');
   await page.locator('.tabs-container .tab.active:not(.dirty)').waitFor({ timeout: 20_000 });
   let value = '';
@@ -114,7 +136,19 @@ test('the .vsix in code-server: cluster, keys, editing, conflicts and failover',
   etcdctl('put', '/e2e/after-failover', 'ok');
   assert.equal(etcdctl('get', '/e2e/after-failover', '--print-value-only').trim(), 'ok');
 
+  // The status bar opens the dashboard.
+  await failedOver.click();
+  await page.locator('.tabs-container .tab', { hasText: 'Raft Lab Dashboard' }).waitFor({ timeout: 20_000 });
+  await page.locator('iframe.webview.ready').first().waitFor({ timeout: 30_000 });
+  await s.shot('07-dashboard-from-status-bar.png');
+
+  // Activation stayed light: the extension logs how long it took.
+  const logLine = findLogLine(s.runDir, /activated in ([\d.]+) ms/);
+  s.log(logLine ?? 'no activation line found');
+  assert.ok(logLine, 'the Raft Lab output channel logs its activation time');
+  assert.ok(Number(/activated in ([\d.]+) ms/.exec(logLine)![1]) < 100, logLine);
+
   await s.runCommand('Raft Lab: Stop Cluster');
   await s.statusBarItem('Raft Lab: stopped').waitFor({ timeout: 30_000 });
-  await s.shot('07-stopped.png');
+  await s.shot('08-stopped.png');
 });
