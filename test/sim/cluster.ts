@@ -54,6 +54,8 @@ export interface Workload {
   clients(): void;
   /** A ReadIndex answer reached a peer. */
   readAnswered(peer: Peer, ctx: string, index: number): void;
+  /** A readable description of an entry for the trace (undefined: the raw bytes). */
+  describeEntry(e: Entry): string | undefined;
 }
 
 export type InjectedBug =
@@ -301,7 +303,8 @@ export class Cluster {
     if (e.index > this.maxApplied) {
       this.maxApplied = e.index;
       this.stats.committed++;
-      this.trace.add(this.tick, 'commit', peer.id, `${e.index}@${e.term} ${fp.length > 40 ? fp.slice(0, 40) + '…' : fp}`);
+      const text = this.workload?.describeEntry(e) ?? (fp.length > 40 ? fp.slice(0, 40) + '…' : fp);
+      this.trace.add(this.tick, 'commit', peer.id, `${e.index}@${e.term} ${text}`);
       if (e.type === 'confChange') {
         this.stats.confChangesApplied++;
         const cc = decodeConfChange(e.data);

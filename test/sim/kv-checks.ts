@@ -45,42 +45,57 @@ export interface WatchSegment {
   /** The first revision it must report (the requested start, or the peer's revision + 1 for "from now"). */
   start: number;
   openedTick: number;
-  /** The batches the sink received, in order. */
-  batches: { revision: number; created?: boolean; canceled?: boolean; compactRevision?: number; events: KvEvent[] }[];
-  /** Set when it ended: the serving peer's store revision at that moment, and why it ended. */
-  end?: { revision: number; tick: number; why: 'canceled' | 'peer down' | 'end of run' };
+  /**
+   * The batches the sink received, in order; `storeCompacted` is the serving store's compaction point when it
+   * was delivered (a prev_kv below it is gone, and etcd then sends the event without it).
+   */
+  batches: { revision: number; created?: boolean; canceled?: boolean; compactRevision?: number; storeCompacted?: number; events: KvEvent[] }[];
+  /**
+   * Set when it ended: the serving peer's store revision at that moment, why it ended, and the highest
+   * compaction committed by then.
+   */
+  end?: { revision: number; tick: number; why: 'canceled' | 'compacted' | 'peer down' | 'end of run'; committedCompaction: number };
 }
 
 /** The events a segment must see at revision `rev`, given every event committed at `rev`. */
-export function expectedEvents(seg: WatchSegment, committed: readonly KvEvent[]): string[] {
-  const out: string[] = [];
-  for (const e of committed) {
-    if (e.type === 'PUT' ? seg.noPut : seg.noDelete) continue;
-    if (!scopeContains(seg.scope, bytesToString(e.kv.key))) continue;
-    out.push(eventString(e, seg.prevKv));
-  }
-  return out;
+export function expectedEvents(seg: WatchSegment, committed: readonly KvEvent[]): KvEvent[] {
+  return committed.filter((e) => !(e.type === 'PUT' ? seg.noPut : seg.noDelete) && scopeContains(seg.scope, bytesToString(e.kv.key)));
+}
+
+/** Whether a delivered event is the committed one (prev_kv may be missing once revision - 1 was compacted). */
+function sameEvent(got: KvEvent, want: KvEvent, withPrev: boolean, storeCompacted: number): boolean {
+  if (eventString(got, withPrev) === eventString(want, withPrev)) return true;
+  return withPrev && got.prevKv === undefined && want.kv.modRevision - 1 < storeCompacted && eventString(got, false) === eventString(want, false);
 }
 
 /**
- * Exactly the committed events, in order, once: the first batch is `created`; the segment was not canceled by
- * the store (nothing is compacted in the workload); each batch holds the events of one revision, revisions go
- * strictly up, stay within [start, end revision]; and for every revision in that interval the delivered events
- * equal the committed events the watch selects (none delivered where none match). Returns a description of
- * the first discrepancy, or undefined.
+ * Exactly the committed events, in order, once: the first batch is `created`; each batch holds the events of
+ * one revision, revisions go strictly up, stay within [start, end revision]; and for every revision in that
+ * interval the delivered events equal the committed events the watch selects (none delivered where none
+ * match). A watch the store cancels for compaction (etcd: "resume from compact_revision") must have been
+ * behind a committed compaction: its compact revision is one that was committed and lies above both its start
+ * and the revision after its last event; it is checked up to its last event. Returns a description of the
+ * first discrepancy, or undefined.
  */
 export function checkWatchSegment(seg: WatchSegment, committedAt: (rev: number) => readonly KvEvent[]): string | undefined {
   const name = `watch #${seg.id} on peer ${seg.peer} (${describeScope(seg.scope)}${seg.noPut ? ', NOPUT' : ''}${seg.noDelete ? ', NODELETE' : ''}${seg.prevKv ? ', prev_kv' : ''}, from revision ${seg.start}, opened at tick ${seg.openedTick})`;
   if (!seg.end) return `${name} never ended`;
   const first = seg.batches[0];
   if (!first || !first.created) return `${name}: the first batch is not the created one`;
-  const delivered = new Map<number, string[]>();
+  const delivered = new Map<number, { events: KvEvent[]; storeCompacted: number }>();
   let last = seg.start - 1;
+  let through = seg.end.revision;
   for (let i = 1; i < seg.batches.length; i++) {
     const b = seg.batches[i]!;
     if (b.canceled) {
-      if (seg.end.why !== 'canceled' || i !== seg.batches.length - 1)
-        return `${name}: canceled by the store (compact revision ${b.compactRevision ?? '-'}) although nothing was compacted`;
+      if (i !== seg.batches.length - 1) return `${name}: a batch after the canceled one`;
+      if (seg.end.why === 'canceled') continue;
+      const c = b.compactRevision;
+      if (c === undefined || seg.end.why !== 'compacted') return `${name}: canceled by the store without a compact revision`;
+      if (c > seg.end.committedCompaction) return `${name}: canceled for compaction at ${c}, but the highest compaction committed is ${seg.end.committedCompaction}`;
+      if (c <= seg.start || c <= last + 1)
+        return `${name}: canceled for compaction at ${c}, but it only needed revisions from ${Math.max(seg.start, last + 1)} on (not compacted)`;
+      through = Math.max(seg.start - 1, last);
       continue;
     }
     if (b.events.length === 0) continue; // a progress notification
@@ -90,18 +105,18 @@ export function checkWatchSegment(seg: WatchSegment, committedAt: (rev: number) 
     if (rev <= last) return `${name}: revision ${rev} delivered after revision ${last} (out of order or twice)`;
     if (rev > seg.end.revision) return `${name}: revision ${rev} delivered, but the peer was only at revision ${seg.end.revision}`;
     last = rev;
-    delivered.set(
-      rev,
-      b.events.map((e) => eventString(e, seg.prevKv)),
-    );
+    delivered.set(rev, { events: b.events, storeCompacted: b.storeCompacted ?? -1 });
   }
-  for (let rev = Math.max(seg.start, 1); rev <= seg.end.revision; rev++) {
+  if (seg.end.why === 'compacted' && !seg.batches.at(-1)?.canceled) return `${name}: ended for compaction without a canceled batch`;
+  for (let rev = Math.max(seg.start, 1); rev <= through; rev++) {
     const want = expectedEvents(seg, committedAt(rev));
-    const got = delivered.get(rev) ?? [];
-    if (want.length !== got.length || want.some((w, i) => w !== got[i])) {
+    const d = delivered.get(rev);
+    const got = d?.events ?? [];
+    if (want.length !== got.length || want.some((w, i) => !sameEvent(got[i]!, w, seg.prevKv, d!.storeCompacted))) {
+      const show = (es: readonly KvEvent[]) => es.map((e) => eventString(e, seg.prevKv)).join('; ');
       return (
         `${name}, ended at tick ${seg.end.tick} (${seg.end.why}) at revision ${seg.end.revision}: at revision ${rev} ` +
-        `it got [${got.join('; ')}] but the committed events it selects are [${want.join('; ')}]`
+        `it got [${show(got)}] but the committed events it selects are [${show(want)}]`
       );
     }
   }

@@ -50,6 +50,7 @@ export interface KvSeedStats {
   watchEvents: number;
   leaseGrants: number;
   leaseExpiries: number;
+  compactions: number;
   /** Requests refused before reaching the log (no leader, ...). */
   refused: number;
 }
@@ -62,9 +63,9 @@ const CHECK_TIMEOUT_MS = 60_000;
 /** How many client operations a failure report lists at most. */
 const REPORT_OPS = 60;
 
-type OpKind = 'put' | 'get' | 'sget' | 'delete' | 'range' | 'cas' | 'leaseGrant' | 'leasePut' | 'leaseRevoke';
-const OP_KINDS: readonly OpKind[] = ['put', 'get', 'sget', 'delete', 'range', 'cas', 'leaseGrant', 'leasePut', 'leaseRevoke'];
-const BASE_WEIGHTS: Record<OpKind, number> = { put: 20, get: 15, sget: 8, delete: 6, range: 8, cas: 12, leaseGrant: 3, leasePut: 6, leaseRevoke: 1 };
+type OpKind = 'put' | 'get' | 'sget' | 'delete' | 'range' | 'cas' | 'leaseGrant' | 'leasePut' | 'leaseRevoke' | 'compact';
+const OP_KINDS: readonly OpKind[] = ['put', 'get', 'sget', 'delete', 'range', 'cas', 'leaseGrant', 'leasePut', 'leaseRevoke', 'compact'];
+const BASE_WEIGHTS: Record<OpKind, number> = { put: 20, get: 15, sget: 8, delete: 6, range: 8, cas: 12, leaseGrant: 3, leasePut: 6, leaseRevoke: 1, compact: 1.5 };
 
 /** One client request, for traces and failure reports. */
 interface OpRecord {
@@ -124,10 +125,15 @@ export class KvWorkload implements Workload {
     watchEvents: 0,
     leaseGrants: 0,
     leaseExpiries: 0,
+    compactions: 0,
     refused: 0,
   };
-  /** The committed log applied in order, once: the reference for reads, watches and leases. */
+  /**
+   * The committed log applied in order, once: the reference for reads, watches and leases. It skips
+   * compactions (so that it can answer for any past revision) and only records the highest one committed.
+   */
   readonly oracle = new KvStateMachine();
+  private compactedTo = -1;
   private readonly committedEvents = new Map<number, KvEvent[]>();
   private readonly recorder = new HistoryRecorder<KvInput, KvOutput>();
   /** Per recorder invoke: the op it belongs to, and whether it was dropped (failed = no effect). */
@@ -178,6 +184,17 @@ export class KvWorkload implements Workload {
     });
   }
 
+  describeEntry(e: Entry): string | undefined {
+    const kv = e.type === 'normal' ? decodeKvEntry(e.data) : undefined;
+    if (!kv) return undefined;
+    if (kv.opId === 0) {
+      const r = decodeRequest(kv.command);
+      return `lessor of n${kv.proposer}: ${r.type}${'ID' in r ? ` ${r.ID}` : ''}`;
+    }
+    const rec = this.records[kv.opId - 1];
+    return `op${kv.opId} via n${kv.proposer}: ${rec?.text ?? '?'}`;
+  }
+
   readAnswered(peer: Peer, ctx: string, index: number): void {
     if (peer.app instanceof KvApp) peer.app.readAnswered(ctx, index);
   }
@@ -201,6 +218,14 @@ export class KvWorkload implements Workload {
       return;
     }
     const request = decodeRequest(kv.command);
+    if (request.type === 'compaction') {
+      o.markApplied(e.index);
+      if (request.revision > this.compactedTo && request.revision <= o.revision) {
+        this.compactedTo = request.revision;
+        this.stats.compactions++;
+      }
+      return;
+    }
     let response;
     try {
       response = o.applyRequest(request, e.index);
@@ -347,6 +372,11 @@ export class KvWorkload implements Workload {
           this.leases.push({ id: g.ID, ttl: g.TTL });
           return undefined;
         });
+        return;
+      }
+      case 'compact': {
+        const revision = Math.max(1, this.oracle.revision - 5 - rng.int(40));
+        this.write(cl, peer, id, `compact at ${revision}`, [], undefined, { type: 'compaction', revision }, () => undefined);
         return;
       }
       case 'leaseRevoke': {
@@ -555,34 +585,37 @@ export class KvWorkload implements Workload {
       batches: [],
     };
     const drop = this.c.opts.inject === 'kvDropWatchEvent';
+    const w: LiveWatch = { seg, app, hubId: -1, closeTick: this.tick + 30 + rng.int(300), stopDown: () => undefined };
     const sink = (b: WatchBatch) => {
       if (drop && b.events.length > 0 && rng.chance(0.1)) return;
       const copy: WatchSegment['batches'][number] = { revision: b.revision, events: b.events };
       if (b.created) copy.created = true;
       if (b.canceled) copy.canceled = true;
       if (b.compactRevision !== undefined) copy.compactRevision = b.compactRevision;
+      if (b.events.length > 0) copy.storeCompacted = app.sm.compactRevision;
       seg.batches.push(copy);
       this.stats.watchEvents += b.events.length;
+      // The store canceled it: its next revision was compacted away (at creation, or after a snapshot restore).
+      if (b.canceled && !seg.end) this.closeWatch(w, 'compacted');
     };
     const key = scope.kind === 'key' ? stringToBytes(scope.key) : scope.kind === 'prefix' ? stringToBytes(scope.prefix) : new Uint8Array([0]);
     const rangeEnd = scope.kind === 'key' ? undefined : scope.kind === 'prefix' ? prefixRangeEnd(key) : new Uint8Array([0]);
     const filters: ('NOPUT' | 'NODELETE')[] = seg.noPut ? ['NOPUT'] : seg.noDelete ? ['NODELETE'] : [];
     this.stats.watches++;
     this.c.trace.add(this.tick, 'note', peer.id, `watch #${seg.id} opens: ${describeScope(scope)} from revision ${seg.start} (peer at ${current})`);
-    const w: LiveWatch = { seg, app, hubId: -1, closeTick: this.tick + 30 + rng.int(300), stopDown: () => undefined };
     this.live.push(w);
     w.stopDown = app.whenDown(() => this.closeWatch(w, 'peer down'));
     const opts = { key, prevKv: seg.prevKv, filters, ...(rangeEnd ? { rangeEnd } : {}), ...(requested > 0 ? { startRevision: requested } : {}) };
     w.hubId = app.sm.watches.create(opts, sink);
   }
 
-  private closeWatch(w: LiveWatch, why: 'canceled' | 'peer down' | 'end of run'): void {
+  private closeWatch(w: LiveWatch, why: 'canceled' | 'compacted' | 'peer down' | 'end of run'): void {
     const at = this.live.indexOf(w);
     if (at < 0) return;
     this.live.splice(at, 1);
     w.stopDown();
     if (why === 'canceled') w.app.sm.watches.cancel(w.hubId);
-    w.seg.end = { revision: w.app.sm.revision, tick: this.tick, why };
+    w.seg.end = { revision: w.app.sm.revision, tick: this.tick, why, committedCompaction: this.compactedTo };
     this.c.trace.add(this.tick, 'note', w.seg.peer, `watch #${w.seg.id} ends (${why}) at revision ${w.seg.end.revision}`);
     this.ended.push(w.seg);
     const bad = checkWatchSegment(w.seg, (rev) => this.committedEvents.get(rev) ?? []);
@@ -602,6 +635,7 @@ export class KvWorkload implements Workload {
     if (c.violation) return;
     // The live event stream of the oracle must be what its store rebuilds from history (watch replay).
     for (let rev = 2; rev <= this.oracle.revision; rev++) {
+      // (The oracle skips compactions, so it still has every revision.)
       const live = (this.committedEvents.get(rev) ?? []).map((e) => eventString(e, true));
       const replay = this.oracle.store.eventsAt(rev).map((e) => eventString(e, true));
       if (live.length !== replay.length || live.some((x, i) => x !== replay[i]))
