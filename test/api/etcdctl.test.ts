@@ -33,7 +33,8 @@ async function statuses(): Promise<StatusJson[]> {
 
 before(async () => {
   if (skip) return;
-  cluster = await startCluster();
+  // etcd's own timing: etcdctl does not retry writes that meet `no leader`, so leadership must be steady.
+  cluster = await startCluster({ timing: 'etcd' });
   all = cluster.endpoints;
 });
 after(async () => {
@@ -188,4 +189,19 @@ test('snapshot save writes the store with etcd’s trailing SHA-256', { skip }, 
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('member add, then member remove, through the manager', { skip, timeout: 60_000 }, async () => {
+  const added = await ok(['member', 'add', 'ignored-name', '--peer-urls=http://127.0.0.1:1']);
+  const id = /Member ([0-9a-f]+) added to cluster/.exec(added)?.[1];
+  assert.ok(id, added);
+  let list = (await ok(['member', 'list'])).trim().split('\n');
+  assert.equal(list.length, 4);
+  assert.match(list[3]!, new RegExp(`^${id}, started, n4, http://n4\\.raftlab\\.invalid:2380, http://127\\.0\\.0\\.1:\\d+, false$`));
+  const promote = await ctl(['member', 'promote', id]);
+  assert.match(promote.stderr, /can only promote a learner member/);
+  assert.match(await ok(['member', 'remove', id]), new RegExp(`Member ${id} removed from cluster`));
+  list = (await ok(['member', 'list'])).trim().split('\n');
+  assert.equal(list.length, 3);
+  assert.ok(!list.some((l) => l.startsWith(id)));
 });

@@ -1,7 +1,6 @@
 // Our hand-written proto must agree with etcd's on every name and number it declares: we check it against the
 // rpc.proto and kv.proto that the etcd3 npm client ships (etcd's own files), field by field.
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import * as protobuf from 'protobufjs';
@@ -15,15 +14,17 @@ function ours(): protobuf.Root {
   const [mvcc, rest] = ETCD_PROTO.split(/^package etcdserverpb;$/m) as [string, string];
   protobuf.parse(mvcc, root, { keepCase: true });
   protobuf.parse(`syntax = "proto3";\npackage etcdserverpb;\n${rest}`, root, { keepCase: true });
-  return root.resolveAll();
+  root.resolveAll();
+  return root;
 }
 
 function etcds(): protobuf.Root {
-  const dir = join(dirname(createRequire(import.meta.url).resolve('etcd3/package.json')), 'proto');
+  const dir = join(dirname(require.resolve('etcd3/package.json')), 'proto');
   const root = new protobuf.Root();
   root.resolvePath = (_origin, target) => (target.startsWith('/') ? target : join(dir, target.replace(/^\.\//, '')));
   root.loadSync(join(dir, 'rpc.proto'), { keepCase: true });
-  return root.resolveAll();
+  root.resolveAll();
+  return root;
 }
 
 function walk(ns: protobuf.NamespaceBase, visit: (obj: protobuf.ReflectionObject) => void): void {
@@ -45,7 +46,7 @@ test('every message, field, enum and method we declare matches etcd’s proto', 
     if (obj instanceof protobuf.Type) {
       assert.ok(theirs instanceof protobuf.Type, `message ${name} exists in etcd's proto`);
       for (const f of obj.fieldsArray) {
-        const t = theirs.fields[f.name];
+        const t: protobuf.Field | undefined = theirs.fields[f.name];
         if (!t) {
           newer.push(`${name}.${f.name}`);
           continue;
@@ -66,7 +67,7 @@ test('every message, field, enum and method we declare matches etcd’s proto', 
     } else if (obj instanceof protobuf.Service) {
       assert.ok(theirs instanceof protobuf.Service, `service ${name} exists in etcd's proto`);
       for (const m of obj.methodsArray) {
-        const t = theirs.methods[m.name];
+        const t: protobuf.Method | undefined = theirs.methods[m.name];
         if (!t) {
           newer.push(`${name}.${m.name}`);
           continue;

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { ClusterManager } from '../../src/cluster/cluster-manager.ts';
+import type { Timing } from '../../src/node/protocol.ts';
 import { etcdPackageDefinition } from '../../src/api/etcd/proto.ts';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -31,19 +32,26 @@ export async function freePortRange(count: number): Promise<number> {
   throw new Error(`no ${count} consecutive free ports found`);
 }
 
+/**
+ * Fast failovers, yet an election timeout long enough that a loaded CI machine does not delay heartbeats past
+ * it (the 'fast' preset's 100 ms makes leaders flap under load, and clients then see `no leader`).
+ */
+export const STEADY: Timing = { heartbeatMs: 50, electionMs: 500 };
+
 export interface TestCluster {
   manager: ClusterManager;
   endpoints: string[];
   stop(): Promise<void>;
 }
 
-export async function startCluster(options: { nodes?: number; timing?: 'fast' | 'etcd'; dataDir?: boolean; snapshotCount?: number } = {}): Promise<TestCluster> {
-  const clientPortBase = await freePortRange(options.nodes ?? 3);
+export async function startCluster(options: { nodes?: number; timing?: 'fast' | 'etcd' | Timing; dataDir?: boolean; snapshotCount?: number } = {}): Promise<TestCluster> {
+  // Two spare ports for members added later (MemberAdd).
+  const clientPortBase = await freePortRange((options.nodes ?? 3) + 2);
   const dir = options.dataDir ? await mkdtemp(join(tmpdir(), 'raftlab-api-')) : undefined;
   const manager = await ClusterManager.start({
     nodes: options.nodes ?? 3,
     ...(dir ? { dataDir: dir } : { memory: true }),
-    timing: options.timing ?? 'fast',
+    timing: options.timing ?? STEADY,
     clientPortBase,
     ...(options.snapshotCount ? { snapshotCount: options.snapshotCount } : {}),
   });
