@@ -13,7 +13,7 @@ import { screenshot } from './support.ts';
 
 const missing = missingPrerequisites();
 
-/** Cluster id and leader as a dashboard (webview frame or page) shows them. */
+/** Cluster id and leader as a dashboard (webview frame or page) shows them ('' before its first render). */
 async function shown(view: Page | FrameLocator): Promise<{ cluster: string; leader: string; roles: string[] }> {
   const summary = (await view.locator('[data-testid="summary"]').textContent()) ?? '';
   const roles: string[] = [];
@@ -53,7 +53,7 @@ test("the dashboard in code-server's webview shows the same cluster as the brows
     const webview = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
     const inVsCode = await until('three peers and a leader in the webview', async () => {
       const s = await shown(webview);
-      return s.roles.length === 3 && s.roles.filter((r) => r.includes(':leader:up')).length === 1 && s.leader !== 'none' && s;
+      return s.cluster !== '' && s.roles.length === 3 && s.roles.filter((r) => r.includes(':leader:up')).length === 1 && s.leader !== 'none' && s;
     });
     await cs.shot('dashboard-10-webview.png');
 
@@ -62,7 +62,7 @@ test("the dashboard in code-server's webview shows the same cluster as the brows
     await browserPage.goto(`http://127.0.0.1:${controlPort}/`);
     const inBrowser = await until('the browser dashboard', async () => {
       const s = await shown(browserPage);
-      return s.roles.length === 3 && s.leader !== 'none' && s;
+      return s.cluster !== '' && s.roles.length === 3 && s.roles.filter((r) => r.includes(':leader:up')).length === 1 && s.leader === inVsCode.leader && s;
     });
     assert.equal(inBrowser.cluster, inVsCode.cluster, 'the same cluster id');
     assert.equal(inBrowser.leader, inVsCode.leader, 'the same leader');

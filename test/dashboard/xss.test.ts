@@ -38,7 +38,7 @@ test('a key named <img src=x onerror=alert(1)> appears as text', async () => {
     assert.deepEqual(browser.dialogs, []);
     assert.deepEqual(browser.errors, []);
     assert.equal((await client.call('get', { key: KEY })).value, VALUE);
-    await screenshot(page, '06-xss-as-text-light');
+    await screenshot(page, '08-xss-as-text-light');
   } finally {
     client.close();
     await browser.close();

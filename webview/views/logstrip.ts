@@ -28,6 +28,8 @@ export class LogStripView {
   /** First index in view when not following. */
   start = 1;
   private drag: { x: number; start: number } | undefined;
+  /** Pixels per entry in the last drawing (larger than `scale` while a short log is followed). */
+  private drawnScale = 8;
   /** Index window drawn last, for tests. */
   lastWindow: [number, number] = [1, 1];
 
@@ -75,7 +77,7 @@ export class LogStripView {
     this.canvas.addEventListener('wheel', (e) => {
       e.preventDefault();
       if (e.ctrlKey || e.metaKey) return this.zoom(e.deltaY < 0 ? 1.25 : 0.8);
-      const delta = (Math.abs(e.deltaX) > Math.abs(e.deltaY) ? e.deltaX : e.deltaY) / this.scale;
+      const delta = (Math.abs(e.deltaX) > Math.abs(e.deltaY) ? e.deltaX : e.deltaY) / this.drawnScale;
       this.follow = false;
       this.start = Math.max(1, Math.round(this.lastWindow[0] + delta));
       this.changed();
@@ -86,7 +88,7 @@ export class LogStripView {
     });
     this.canvas.addEventListener('pointermove', (e) => {
       if (!this.drag) return;
-      const moved = Math.round((this.drag.x - e.clientX) / this.scale);
+      const moved = Math.round((this.drag.x - e.clientX) / this.drawnScale);
       if (moved === 0) return;
       this.follow = false;
       this.start = Math.max(1, this.drag.start + moved);
@@ -108,7 +110,7 @@ export class LogStripView {
   private zoom(f: number): void {
     const [lo, hi] = this.lastWindow;
     const centre = (lo + hi) / 2;
-    this.scale = clamp(this.scale * f, MIN_SCALE, MAX_SCALE);
+    this.scale = clamp(this.drawnScale * f, MIN_SCALE, MAX_SCALE);
     if (!this.follow) this.start = Math.max(1, Math.round(centre - this.visibleEntries() / 2));
     this.changed();
   }
@@ -122,9 +124,9 @@ export class LogStripView {
     if (!this.frame) this.frame = requestAnimationFrame(() => this.draw());
   }
 
-  private visibleEntries(): number {
+  private visibleEntries(scale = this.scale): number {
     const width = boxSize(this.canvas).width - GUTTER - 4;
-    return Math.max(1, Math.floor(width / this.scale));
+    return Math.max(1, Math.floor(width / scale));
   }
 
   private draw(): void {
@@ -140,7 +142,11 @@ export class LogStripView {
     const pal = this.palette;
     const maxLast = Math.max(1, ...peers.map((p) => p.lastIndex));
     const minFirst = Math.max(1, Math.min(...peers.map((p) => p.logTerms?.[0]?.[0] ?? p.firstIndex)));
-    const visible = this.visibleEntries();
+    // Following a log shorter than the strip: draw its entries larger, down to the chosen scale as it grows.
+    const plotWidth = Math.max(1, width - GUTTER - 4);
+    const scale = this.follow ? Math.max(this.scale, Math.min(MAX_SCALE, plotWidth / Math.max(1, maxLast))) : this.scale;
+    this.drawnScale = scale;
+    const visible = this.visibleEntries(scale);
     let lo = this.follow ? Math.max(1, maxLast - visible + 1) : clamp(this.start, 1, Math.max(1, maxLast - visible + 1));
     const hi = lo + visible - 1;
     lo = Math.max(1, lo);
@@ -152,10 +158,10 @@ export class LogStripView {
     setRange('max', Math.max(1, maxLast - visible + 1));
     setRange('value', lo);
     if (this.followBtn.hasAttribute('disabled') !== this.follow) this.followBtn.toggleAttribute('disabled', this.follow);
-    const perPx = 1 / this.scale;
+    const perPx = 1 / scale;
     setText(this.info, `entries ${lo.toLocaleString()}–${Math.min(hi, maxLast).toLocaleString()} of ${maxLast.toLocaleString()}${perPx > 1 ? ` · ${Math.round(perPx)} per pixel` : ''}`);
 
-    const xOf = (index: number) => GUTTER + (index - lo) * this.scale;
+    const xOf = (index: number) => GUTTER + (index - lo) * scale;
     ctx.clearRect(0, 0, width, height);
     ctx.font = '10px var(--vscode-font-family, sans-serif)';
     ctx.textBaseline = 'middle';
@@ -163,14 +169,15 @@ export class LogStripView {
     // Index axis.
     ctx.fillStyle = pal.muted;
     ctx.textAlign = 'center';
-    const step = niceStep(70 / this.scale);
+    const step = niceStep(70 / scale);
     for (let i = Math.ceil(lo / step) * step; i <= hi; i += step) {
-      const x = xOf(i) + this.scale / 2;
+      const x = xOf(i) + scale / 2;
       ctx.fillText(i.toLocaleString(), x, AXIS / 2);
       ctx.fillRect(Math.round(x), AXIS - 4, 1, 4);
     }
 
     const leader = leaderOf(status);
+    const divergent: string[] = [];
     peers.forEach((p, row) => {
       const y = AXIS + row * ROW + 2;
       const hgt = ROW - 6;
@@ -228,7 +235,7 @@ export class LogStripView {
       }
       ctx.globalAlpha = dim;
       // Entry boundaries when entries are wide enough to see one by one.
-      if (this.scale >= 5) {
+      if (scale >= 5) {
         ctx.fillStyle = pal.bg;
         const end = Math.min(hi, p.lastIndex);
         for (let i = Math.max(lo, first); i <= end + 1; i++) ctx.fillRect(Math.round(xOf(i)), y, 1, hgt);
@@ -252,6 +259,7 @@ export class LogStripView {
       // Entries that disagree with the leader's log.
       if (leader && leader.id !== p.id) {
         for (const [a, b] of divergentRanges(p, leader, lo, hi)) {
+          divergent.push(`${p.name}:${a}-${b}`);
           const x = xOf(a);
           const w = xOf(b + 1) - x;
           ctx.strokeStyle = pal.error;
@@ -276,6 +284,9 @@ export class LogStripView {
       }
       ctx.globalAlpha = 1;
     });
+    // What is drawn as divergent, for assistive technology and the tests.
+    const summary = divergent.join(' ');
+    if (this.canvas.dataset.divergent !== summary) this.canvas.dataset.divergent = summary;
   }
 }
 
