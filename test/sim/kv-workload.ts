@@ -149,7 +149,7 @@ export class KvWorkload implements Workload {
   private readonly live: LiveWatch[] = [];
   private readonly ended: WatchSegment[] = [];
   /** Leases a client got an id for (granted and not known to be revoked). */
-  private readonly leases: { id: bigint; ttl: number }[] = [];
+  private readonly leases: { id: bigint; ttl: number; tick: number }[] = [];
   /** Grants as the oracle applied them: the tick the grant request was made, and the TTL. */
   private readonly grants = new Map<bigint, { tick: number; ttl: number }>();
   private nextOpId = 0;
@@ -310,6 +310,9 @@ export class KvWorkload implements Workload {
 
   private startOp(cl: Client): void {
     let kind = this.pickKind();
+    // Attach mostly to leases that should still be alive (sometimes to any, which the store may refuse).
+    const fresh = this.leases.filter((l) => this.tick < l.tick + (l.ttl * 1000) / TICK_MS - 5);
+    const attachable = fresh.length > 0 && this.rng.chance(0.85) ? fresh : this.leases;
     if ((kind === 'leasePut' || kind === 'leaseRevoke') && this.leases.length === 0) kind = 'leaseGrant';
     const peer = this.pickPeer(kind !== 'sget');
     if (!peer || !(peer.app instanceof KvApp)) return;
@@ -353,7 +356,7 @@ export class KvWorkload implements Workload {
       }
       case 'leasePut': {
         const key = rng.pick(LEASED_KEYS);
-        const lease = rng.pick(this.leases);
+        const lease = rng.pick(attachable);
         const request: KvRequest = { type: 'put', key: stringToBytes(key), value: stringToBytes(value), lease: lease.id };
         this.write(cl, peer, id, `put ${key}=${value} lease ${lease.id}`, [key], { type: 'put', key, value }, request, (r) => ({
           type: 'put',
@@ -369,7 +372,7 @@ export class KvWorkload implements Workload {
         this.stats.leaseGrants++;
         this.write(cl, peer, id, `lease grant TTL ${ttl}${chosen !== undefined ? ` id ${chosen}` : ''}`, [], undefined, request, (r) => {
           const g = r as LeaseGrantResponse;
-          this.leases.push({ id: g.ID, ttl: g.TTL });
+          this.leases.push({ id: g.ID, ttl: g.TTL, tick: this.tick });
           return undefined;
         });
         return;

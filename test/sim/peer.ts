@@ -1,5 +1,5 @@
-// One simulated peer: a RaftNode, its disk, and a tiny application state machine (a rolling hash of what it
-// applied). It handles each Ready in the documented order — persist, send, apply, advance — and reports what
+// One simulated peer: a RaftNode, its disk, and an application state machine (a rolling hash of what it
+// applied, or with the KV workload a real KvStateMachine: kv-peer.ts). It handles each Ready in the documented order — persist, send, apply, advance — and reports what
 // it did to the checkers. A crash can strike in the middle of that order; a restart builds a fresh RaftNode
 // from the disk alone.
 import { RaftNode } from '../../src/raft/raft-node.ts';
