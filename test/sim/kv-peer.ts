@@ -38,6 +38,8 @@ export type ApplyOutcome = { ok: KvResponse } | { error: KvError };
 export interface KvAppHooks {
   /** After this app applied (or skipped) a committed entry; `outcome` is undefined for non-KV entries. */
   applied(app: KvApp, e: Entry, outcome: ApplyOutcome | undefined): void;
+  /** A snapshot replaced this app's state (its live watches then catch up from the new store). */
+  restored?(app: KvApp): void;
   /** The planted kvSkipApply bug: whether this app should skip applying this entry. */
   skip?(app: KvApp, e: Entry): boolean;
 }
@@ -115,6 +117,7 @@ export class KvApp implements PeerApp {
   restore(data: Uint8Array): void {
     this.sm.restore(data);
     this.hashKey = '';
+    this.hooks.restored?.(this);
     this.releaseReads();
   }
 

@@ -22,7 +22,7 @@ test(`${SEEDS} seeded KV simulations: linearizable, watches exact, stores identi
   console.log(`${t.seeds} seeds, ${t.violations} violations`);
   assert.equal(t.seeds, SEEDS);
   for (const n of ['1', '3', '5', '7']) assert.ok((t.byNodes[n] ?? 0) > SEEDS / 20, `cluster size ${n}`);
-  for (const k of ['crashes', 'partitions', 'confChangesApplied', 'snapshotsSent', 'kv.serializableReads', 'kv.watches', 'kv.watchEvents', 'kv.leaseGrants', 'kv.leaseExpiries', 'kv.unknown'])
+  for (const k of ['crashes', 'partitions', 'confChangesApplied', 'snapshotsSent', 'kv.serializableReads', 'kv.watches', 'kv.watchEvents', 'kv.watchRestores', 'kv.watchesCompacted', 'kv.compactions', 'kv.leaseGrants', 'kv.leaseExpiries', 'kv.unknown'])
     assert.ok((t.counts[k] ?? 0) > 0, `no ${k} at all`);
   const ops = t.kvOps!.slice().sort((a, b) => a - b);
   assert.ok(ops[Math.floor(ops.length / 2)]! >= 50, 'histories of a useful size');

@@ -48,6 +48,9 @@ export interface KvSeedStats {
   serializableReads: number;
   watches: number;
   watchEvents: number;
+  /** Watches that lived through a snapshot restore of their peer, and watches canceled for compaction. */
+  watchRestores: number;
+  watchesCompacted: number;
   leaseGrants: number;
   leaseExpiries: number;
   compactions: number;
@@ -123,6 +126,8 @@ export class KvWorkload implements Workload {
     serializableReads: 0,
     watches: 0,
     watchEvents: 0,
+    watchRestores: 0,
+    watchesCompacted: 0,
     leaseGrants: 0,
     leaseExpiries: 0,
     compactions: 0,
@@ -180,6 +185,7 @@ export class KvWorkload implements Workload {
   makeApp(peer: Peer): KvApp {
     return new KvApp(peer, peer.incarnation, {
       applied: (app, e, outcome) => this.onApplied(app, e, outcome),
+      restored: (app) => (this.stats.watchRestores += this.live.filter((w) => w.app === app).length),
       skip: this.c.opts.inject === 'kvSkipApply' ? (app, e) => app.peer.id === 2 && e.index === 12 : undefined,
     });
   }
@@ -618,6 +624,7 @@ export class KvWorkload implements Workload {
     this.live.splice(at, 1);
     w.stopDown();
     if (why === 'canceled') w.app.sm.watches.cancel(w.hubId);
+    if (why === 'compacted') this.stats.watchesCompacted++;
     w.seg.end = { revision: w.app.sm.revision, tick: this.tick, why, committedCompaction: this.compactedTo };
     this.c.trace.add(this.tick, 'note', w.seg.peer, `watch #${w.seg.id} ends (${why}) at revision ${w.seg.end.revision}`);
     this.ended.push(w.seg);

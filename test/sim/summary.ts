@@ -92,7 +92,7 @@ export function kvLine(t: Totals): string | undefined {
     `kv: ${ops.length} histories, ops per history median ${quantile(ops, 0.5)} (p90 ${quantile(ops, 0.9)}, max ${Math.max(...ops)}), ` +
     `${unknownPct}% unknown outcomes; linearizability check median ${quantile(ms, 0.5)} ms (p90 ${quantile(ms, 0.9)}, ` +
     `max ${Math.max(...ms)} ms, total ${(checkTotal / 1000).toFixed(1)} s); ${n('serializableReads')} serializable reads, ` +
-    `${n('watches')} watches with ${n('watchEvents')} events, ${n('leaseGrants')} lease grants, ${n('leaseExpiries')} expiries, ${n('compactions')} compactions, ` +
+    `${n('watches')} watches with ${n('watchEvents')} events (${n('watchRestores')} through a snapshot restore, ${n('watchesCompacted')} canceled for compaction), ${n('leaseGrants')} lease grants, ${n('leaseExpiries')} expiries, ${n('compactions')} compactions, ` +
     `${n('refused')} requests refused`
   );
 }
