@@ -99,6 +99,8 @@ export class PeerRuntime {
   private lastSnapshotIndex: number;
   private softState: SoftState = { lead: 0, role: 'follower' };
   private idle: Promise<void> = Promise.resolve();
+  private snapshotWriting = false;
+  private snapshotWrite: Promise<void> = Promise.resolve();
   private idleResolve: (() => void) | undefined;
 
   constructor(
@@ -126,6 +128,7 @@ export class PeerRuntime {
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
     await this.idle;
+    await this.snapshotWrite;
     const err = new PeerCallError('etcdserver: server stopped', 'UNAVAILABLE');
     for (const w of this.proposals.values()) this.settle(w, err);
     this.proposals.clear();
@@ -330,6 +333,7 @@ export class PeerRuntime {
     // 1. Durable first: nothing a follower or candidate sends may be seen before this write is synced. A
     //    leader's appends go out while it writes (thesis §10.2.1): its own copy counts towards the quorum
     //    only after advance(), and the term and commit index they carry are already durable.
+    if (rd.snapshot) await this.snapshotWrite; // an installed snapshot replaces the one being written
     const early = rd.messages.filter(sendsBeforePersist);
     if (early.length > 0) this.opts.send(early);
     await this.storage.save(rd);
@@ -349,7 +353,7 @@ export class PeerRuntime {
     for (const rs of rd.readStates) this.onReadState(rs.context, rs.index);
     this.releaseReads();
     if (rd.committedEntries.length > 0) this.opts.onApplied?.(rd.committedEntries.length, latency);
-    await this.maybeSnapshot();
+    this.maybeSnapshot();
     if (rd.softState || rd.hardState || rd.committedEntries.length > 0) this.opts.onChange?.();
   }
 
@@ -415,11 +419,25 @@ export class PeerRuntime {
     this.readsAnswered = still;
   }
 
-  private async maybeSnapshot(): Promise<void> {
+  /**
+   * Takes a snapshot every snapshotCount applied entries. Writing it happens in the background, so that writes
+   * do not stall behind it: until it is on disk, the old snapshot and the full log still are.
+   */
+  private maybeSnapshot(): void {
     const applied = this.node.appliedIndex();
-    if (applied - this.lastSnapshotIndex < this.opts.snapshotCount) return;
+    if (this.snapshotWriting || applied - this.lastSnapshotIndex < this.opts.snapshotCount) return;
     const snap = this.node.createSnapshot(this.sm.snapshot(), this.opts.catchUpEntries);
     this.lastSnapshotIndex = snap.meta.index;
-    await this.storage.saveSnapshot(snap, Math.max(0, snap.meta.index - this.opts.catchUpEntries));
+    this.snapshotWriting = true;
+    this.snapshotWrite = this.storage.saveSnapshot(snap, Math.max(0, snap.meta.index - this.opts.catchUpEntries)).then(
+      () => {
+        this.snapshotWriting = false;
+      },
+      (err: unknown) => {
+        this.stopped = true;
+        if (this.ticker) clearInterval(this.ticker);
+        this.opts.onFatal(err);
+      },
+    );
   }
 }

@@ -1,26 +1,25 @@
 // A real 3-peer cluster: election, leader kill and failover, restart and catch-up.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { kvGet, kvPut } from '../../src/cluster/kv-client.ts';
-import { converged, peer, sleep, startCluster, waitFor } from './helpers.ts';
+import { converged, getRetrying, peer, putRetrying, sleep, startCluster, waitFor } from './helpers.ts';
 
 test('a leader is elected; killing it elects another; writes go on; the old leader catches up', async () => {
   const { manager, stop } = await startCluster();
   try {
     const first = await manager.waitForLeader();
-    await kvPut(manager, 'before', '1');
+    await putRetrying(manager, 'before', '1');
     await manager.kill(first);
     assert.equal(manager.status().peers.find((p) => p.id === first)!.state, 'down');
     const second = await manager.waitForLeader(5000, first);
     assert.notEqual(second, first);
-    for (let i = 0; i < 20; i++) await kvPut(manager, `after/${i}`, String(i));
+    for (let i = 0; i < 20; i++) await putRetrying(manager, `after/${i}`, String(i));
     await manager.restart(first);
     await waitFor(() => converged(manager) && manager.status().peers.every((p) => p.state === 'up'), 'the restarted peer to catch up');
     const restarted = manager.status().peers.find((p) => p.id === first)!;
     assert.equal(restarted.role, 'follower');
     assert.equal(restarted.revision, peer(manager, manager.status().peers.find((p) => p.id === second)!.name).revision);
-    assert.equal((await kvGet(manager, 'before')).value, '1');
-    assert.equal((await kvGet(manager, 'after/19')).value, '19');
+    assert.equal((await getRetrying(manager, 'before')), '1');
+    assert.equal((await getRetrying(manager, 'after/19')), '19');
   } finally {
     await stop();
   }
@@ -30,14 +29,14 @@ test('a cluster restarted from its folders keeps every write', async () => {
   const { manager, dir, stop } = await startCluster();
   try {
     await manager.waitForLeader();
-    for (let i = 0; i < 30; i++) await kvPut(manager, `k${i}`, `v${i}`);
+    for (let i = 0; i < 30; i++) await putRetrying(manager, `k${i}`, `v${i}`);
     await manager.stop();
     const { ClusterManager } = await import('../../src/cluster/cluster-manager.ts');
     const again = await ClusterManager.start({ dataDir: dir, timing: 'fast' });
     try {
       assert.equal(again.clusterId, manager.clusterId);
       await again.waitForLeader();
-      for (let i = 0; i < 30; i++) assert.equal((await kvGet(again, `k${i}`)).value, `v${i}`);
+      for (let i = 0; i < 30; i++) assert.equal((await getRetrying(again, `k${i}`)), `v${i}`);
     } finally {
       await again.stop();
     }
@@ -54,7 +53,7 @@ test('pause freezes a peer and resume brings it back', async () => {
     manager.pause(follower.name);
     await sleep(200); // let the last status from before the pause arrive
     const frozenAt = peer(manager, follower.name).applied;
-    for (let i = 0; i < 10; i++) await kvPut(manager, `p${i}`, 'x');
+    for (let i = 0; i < 10; i++) await putRetrying(manager, `p${i}`, 'x');
     await sleep(200);
     assert.equal(peer(manager, follower.name).state, 'paused');
     assert.equal(peer(manager, follower.name).applied, frozenAt, 'a paused peer applies nothing');

@@ -31,10 +31,16 @@ export async function waitFor<T>(check: () => T | Promise<T>, what: string, time
   }
 }
 
-/** Starts a cluster in a fresh temp folder with fast timing; `using` style cleanup via the returned stop(). */
+/**
+ * Timing for tests: quicker than etcd's (100 ms / 1000 ms) so tests run fast, with enough slack that a busy
+ * 2-core machine does not cause spurious elections.
+ */
+export const TEST_TIMING = { heartbeatMs: 25, electionMs: 300 };
+
+/** Starts a cluster in a fresh temp folder with test timing; cleanup via the returned stop(). */
 export async function startCluster(options: ClusterOptions = {}): Promise<{ manager: ClusterManager; dir: string; stop: () => Promise<void> }> {
   const dir = await tempDir();
-  const manager = await ClusterManager.start({ nodes: 3, timing: 'fast', dataDir: dir, ...options });
+  const manager = await ClusterManager.start({ nodes: 3, timing: TEST_TIMING, dataDir: dir, ...options });
   return {
     manager,
     dir,
@@ -55,4 +61,38 @@ export function peer(manager: ClusterManager, name: string): PeerView {
 export function converged(manager: ClusterManager, min = 0): boolean {
   const up = manager.status().peers.filter((p) => p.state === 'up');
   return up.length > 0 && up.every((p) => p.applied === up[0]!.applied && p.applied >= min && p.commit === p.applied);
+}
+
+/**
+ * A put that retries while there is no leader: on a busy 2-core machine with 100 ms election timeouts, an
+ * election can happen at any time, and a test about something else should ride it out as a client would.
+ */
+export async function putRetrying(manager: ClusterManager, key: string, value: string, timeoutMs = 10_000): Promise<void> {
+  const { kvPut } = await import('../../src/cluster/kv-client.ts');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await kvPut(manager, key, value);
+      return;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code !== 'UNAVAILABLE' || Date.now() > deadline) throw err;
+      await sleep(50);
+    }
+  }
+}
+
+/** A linearizable get that retries while there is no leader (see putRetrying). */
+export async function getRetrying(manager: ClusterManager, key: string, timeoutMs = 10_000): Promise<string | null> {
+  const { kvGet } = await import('../../src/cluster/kv-client.ts');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return (await kvGet(manager, key)).value;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code !== 'UNAVAILABLE' || Date.now() > deadline) throw err;
+      await sleep(50);
+    }
+  }
 }

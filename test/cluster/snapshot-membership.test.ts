@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeRequest } from '../../src/kv/codec.ts';
 import type { RangeResponse } from '../../src/kv/types.ts';
-import { kvGet, kvPut } from '../../src/cluster/kv-client.ts';
-import { converged, peer, startCluster, waitFor } from './helpers.ts';
+import { kvPut } from '../../src/cluster/kv-client.ts';
+import { converged, getRetrying, peer, putRetrying, startCluster, waitFor } from './helpers.ts';
 
 test('a peer behind by more than the snapshot interval catches up from a snapshot', async () => {
   const { manager, stop } = await startCluster({ snapshotCount: 50, catchUpEntries: 10 });
@@ -13,7 +13,7 @@ test('a peer behind by more than the snapshot interval catches up from a snapsho
     const lagger = manager.status().peers.find((p) => p.id !== lead)!;
     await manager.kill(lagger.name);
     const lastBefore = peer(manager, lagger.name).lastIndex;
-    for (let i = 0; i < 150; i++) await kvPut(manager, `s/${i}`, String(i));
+    for (let i = 0; i < 150; i++) await putRetrying(manager, `s/${i}`, String(i));
     const leader = manager.status().peers.find((p) => p.id === manager.leaderId())!;
     assert.ok(leader.firstIndex > lastBefore + 1, `the leader compacted past the lagger (first ${leader.firstIndex}, lagger last ${lastBefore})`);
     await manager.restart(lagger.name);
@@ -57,7 +57,7 @@ test('adding and removing peers while writes continue loses nothing', async () =
     assert.deepEqual(names, ['n2', 'n3', 'n4']);
     await manager.waitForLeader();
     await waitFor(() => converged(manager), 'convergence');
-    for (const key of acked) assert.notEqual((await kvGet(manager, key)).value, null, `${key} survived`);
+    for (const key of acked) assert.notEqual((await getRetrying(manager, key)), null, `${key} survived`);
     assert.equal(manager.status().quorum.members, 3);
   } finally {
     await stop();
