@@ -605,11 +605,16 @@ export class ClusterManager extends EventEmitter {
   }
 }
 
+const WORKER_YOUNG_GENERATION_MB = Number(process.env.RAFTLAB_WORKER_YOUNG_MB) || 8;
+
 /** Starts a peer's worker: the bundled dist/worker.js next to this bundle, or the TypeScript source via tsx. */
 function spawnWorker(init: PeerInit): Worker {
-  if (!__filename.endsWith('.ts')) return new Worker(join(__dirname, 'worker.js'), { workerData: init });
+  // A small young generation per peer: V8's default lets each of the isolates grow tens of MB of nursery under
+  // load, which was most of the cluster's memory (docs/performance.md).
+  const resourceLimits = { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB };
+  if (!__filename.endsWith('.ts')) return new Worker(join(__dirname, 'worker.js'), { workerData: init, resourceLimits });
   const source = join(__dirname, '..', 'node', 'worker.ts');
-  return new Worker(`require('tsx/cjs'); require(${JSON.stringify(source)});`, { eval: true, workerData: init });
+  return new Worker(`require('tsx/cjs'); require(${JSON.stringify(source)});`, { eval: true, workerData: init, resourceLimits });
 }
 
 async function loadOrCreateRecord(dataDir: string | undefined, nodes: number): Promise<ClusterRecord> {

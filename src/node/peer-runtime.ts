@@ -222,8 +222,11 @@ export class PeerRuntime {
     const readers = this.readsQueued;
     this.readsQueued = [];
     const key = this.nextSeq++;
-    const context = new Uint8Array(8);
-    new DataView(context.buffer).setFloat64(0, key);
+    // The leader keys pending reads by context, so it must be unique across peers, not just here.
+    const context = new Uint8Array(12);
+    const view = new DataView(context.buffer);
+    view.setUint32(0, this.id);
+    view.setFloat64(4, key);
     try {
       this.node.readIndex(context);
     } catch (err) {
@@ -399,8 +402,10 @@ export class PeerRuntime {
   }
 
   private onReadState(context: Uint8Array, index: number): void {
-    if (context.byteLength !== 8 || !this.readRound) return;
-    const key = new DataView(context.buffer, context.byteOffset, 8).getFloat64(0);
+    if (context.byteLength !== 12 || !this.readRound) return;
+    const view = new DataView(context.buffer, context.byteOffset, 12);
+    if (view.getUint32(0) !== this.id) return;
+    const key = view.getFloat64(4);
     if (key !== this.readRound.key) return;
     for (const r of this.readRound.readers) r.index = index;
     this.readsAnswered.push(...this.readRound.readers);
