@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { PeerView } from '../cluster/status.ts';
 import { asUtf8, displayBytes, isBinaryValue, parseKeyInput, prefixEnd, previewValue, toHex } from '../keys/bytes.ts';
 import { parseEndpoints } from '../keys/endpoints.ts';
+import { SCHEME } from '../keys/key-uri.ts';
 import type { FolderNode, KeyNode, MoreNode, TreeNode } from '../keys/key-tree.ts';
 import type { ClusterNode } from './cluster-view.ts';
 import type { KeysViewProvider } from './keys-view.ts';
@@ -103,10 +104,13 @@ async function pickPeer(session: Session, title: string, arg: unknown, accept: (
   return pick?.peer;
 }
 
-function keyFromNode(arg: unknown): Uint8Array | undefined {
+/** The key a command acts on: the tree node or editor it was invoked from, else the active raftlab: editor. */
+function keyFromNode(arg: unknown, orActiveEditor = false): Uint8Array | undefined {
   const node = arg as TreeNode | vscode.Uri | undefined;
-  if (node instanceof vscode.Uri) return keyOfUri(node).key;
+  if (node instanceof vscode.Uri) return node.scheme === SCHEME ? keyOfUri(node).key : undefined;
   if (node && typeof node === 'object' && 'kind' in node && node.kind === 'key') return node.kv.key;
+  const active = vscode.window.activeTextEditor?.document.uri;
+  if (orActiveEditor && arg === undefined && active?.scheme === SCHEME) return keyOfUri(active).key;
   return undefined;
 }
 
@@ -371,7 +375,7 @@ export function registerCommands(cc: CommandContext): vscode.Disposable[] {
     }),
     reg('raftlab.keys.copyValue', 'Copy Value', async (arg?: unknown) => {
       const { files: f } = files(session);
-      const key = keyFromNode(arg) ?? (await askKey('Copy Value', 'Key'));
+      const key = keyFromNode(arg, true) ?? (await askKey('Copy Value', 'Key'));
       if (!key) return;
       const kv = await f.get(key);
       if (!kv) throw new Error(`${displayBytes(key)} does not exist`);
@@ -379,7 +383,7 @@ export function registerCommands(cc: CommandContext): vscode.Disposable[] {
     }),
     reg('raftlab.keys.history', 'Show History', async (arg?: unknown) => {
       const { files: f } = files(session);
-      const key = keyFromNode(arg) ?? (await askKey('Show History', 'Key'));
+      const key = keyFromNode(arg, true) ?? (await askKey('Show History', 'Key'));
       if (!key) return;
       const h = await f.history(key);
       if (h.entries.length === 0) throw new Error(`${displayBytes(key)} does not exist`);

@@ -1,7 +1,7 @@
 // The Keys view: renders keys/key-tree.ts. Folders load their children when expanded, a page at a time;
 // watch events are gathered for a moment and only the folders they touch reload.
 import * as vscode from 'vscode';
-import { displayBytes, toBytes } from '../keys/bytes.ts';
+import { displayBytes, parseKeyInput, toBytes } from '../keys/bytes.ts';
 import { KeyTreeModel, describeKey, type FolderNode, type MoreNode, type TreeNode } from '../keys/key-tree.ts';
 import type { WatchEvent } from '../keys/kv-source.ts';
 import type { Session } from './session.ts';
@@ -15,6 +15,7 @@ export class KeysViewProvider implements vscode.TreeDataProvider<TreeNode>, vsco
   private filter = '';
   private pendingEvents: WatchEvent[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly subs: vscode.Disposable[];
   view: vscode.TreeView<TreeNode> | undefined;
 
@@ -45,7 +46,7 @@ export class KeysViewProvider implements vscode.TreeDataProvider<TreeNode>, vsco
     if (source && this.session.running) {
       const config = vscode.workspace.getConfiguration('raftlab');
       const separator = config.get<string>('keySeparator', '/');
-      this.model = new KeyTreeModel(source, { separator, pageSize: config.get<number>('pageSize', 100), root: toBytes(this.filter) });
+      this.model = new KeyTreeModel(source, { separator, pageSize: config.get<number>('pageSize', 100), root: parseKeyInput(this.filter) });
     } else {
       this.model = undefined;
     }
@@ -64,6 +65,17 @@ export class KeysViewProvider implements vscode.TreeDataProvider<TreeNode>, vsco
     this.changed.fire(node.parent);
   }
 
+  /** A failed load (no leader yet, a peer just killed) is tried again shortly while a cluster is connected. */
+  private retrySoon(): void {
+    if (this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (!this.model) return;
+      this.model.reset();
+      this.changed.fire(undefined);
+    }, 1000);
+  }
+
   private queue(events: WatchEvent[]): void {
     this.pendingEvents.push(...events);
     if (this.timer) return;
@@ -73,6 +85,11 @@ export class KeysViewProvider implements vscode.TreeDataProvider<TreeNode>, vsco
       this.pendingEvents = [];
       const model = this.model;
       if (!model) return;
+      if (!model.isLoaded(model.root)) {
+        // nothing shown yet (or the first load failed): show everything
+        this.changed.fire(undefined);
+        return;
+      }
       for (const prefix of model.applyEvents(batch)) {
         const folder = prefix.length === model.root.length ? undefined : model.folder(prefix);
         if (prefix.length !== model.root.length && !folder) continue;
@@ -90,7 +107,8 @@ export class KeysViewProvider implements vscode.TreeDataProvider<TreeNode>, vsco
       if (!element && this.view) this.view.message = nodes.length === 0 ? (this.filter ? `No keys start with ${this.filter}.` : 'No keys yet. Add one with the + button.') : undefined;
       return nodes;
     } catch (err) {
-      if (this.view) this.view.message = `Could not list keys: ${(err as Error).message}`;
+      if (this.view) this.view.message = `Could not list keys: ${(err as Error).message} (retrying)`;
+      this.retrySoon();
       return [];
     }
   }
@@ -131,6 +149,7 @@ export class KeysViewProvider implements vscode.TreeDataProvider<TreeNode>, vsco
 
   dispose(): void {
     if (this.timer) clearTimeout(this.timer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     for (const s of this.subs) s.dispose();
     this.changed.dispose();
   }

@@ -95,6 +95,9 @@ export class Session implements vscode.Disposable {
       this.output.info(`local cluster ${cluster.manager.clusterId} started: ${opts.nodes} nodes, endpoints ${cluster.endpoints().join(',')}, data ${opts.dataDir ?? 'in memory'}`);
       if (cluster.control) this.output.info(`control API ${cluster.control.url}${opts.dashboardDir ? `, dashboard ${cluster.control.dashboardUrl}` : ''}`);
       this.files = new ValueFiles(cluster.source);
+      // Views read keys at once: let the first election finish first (a fresh cluster needs about one
+      // election timeout). Without a leader in time the cluster still counts as started; views retry.
+      await cluster.manager.waitForLeader(Math.max(5000, cluster.manager.timing.electionMs * 10)).catch(() => undefined);
       this.setMode('local');
       await this.startWatch();
     } catch (err) {
