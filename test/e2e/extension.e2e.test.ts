@@ -1,10 +1,11 @@
 // End to end in a real VS Code (code-server 4.100.3 + Chromium): the packaged .vsix starts a cluster from the
-// palette, puts a key by command, shows it in the Keys view, opens, edits and saves it (checked with etcdctl),
+// palette, gives new terminals ETCDCTL_* (etcdctl works there), puts a key by command, shows it in the Keys
+// view, opens, edits and saves it (checked with etcdctl), diffs its history,
 // refuses to overwrite a change made elsewhere, and fails over when the leader is killed from the palette.
 // Screenshots land in test/e2e/artifacts/. The first run installs code-server (about two minutes).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -84,6 +85,18 @@ async function scenario(s: CodeServer): Promise<void> {
   s.log(await up.innerText());
   await s.treeRow(/^n1/).first().waitFor({ timeout: 20_000 });
   await s.shot('02-cluster-started.png');
+
+  // A new terminal gets ETCDCTL_API and ETCDCTL_ENDPOINTS, so etcdctl just works there.
+  await s.runCommand('Terminal: Create New Terminal');
+  await page.locator('.terminal-wrapper.active .xterm').first().waitFor({ timeout: 30_000 });
+  await page.waitForTimeout(1500); // the shell's prompt
+  const envFile = join(s.workspace, 'etcdctl-env.txt');
+  await page.keyboard.type(`echo "$ETCDCTL_API $ETCDCTL_ENDPOINTS" > ${envFile} && etcdctl put /e2e/from-terminal yes\n`);
+  for (let i = 0; i < 100 && !existsSync(envFile); i++) await page.waitForTimeout(100);
+  assert.equal(readFileSync(envFile, 'utf8').trim(), `3 ${endpoints}`);
+  await s.treeRow('/e2e').first().waitFor({ timeout: 20_000 });
+  await s.shot('02b-terminal-env.png');
+  await s.runCommand('View: Hide Panel');
 
   // Put a key by command; the Keys view shows it without a refresh.
   await s.runCommand('Raft Lab: Put Key');
