@@ -26,7 +26,13 @@ export function activate(context: vscode.ExtensionContext): void {
   keys.view = keysTree;
   const fs = new ValueFileSystem(s);
 
-  const openDashboard = () => DashboardPanel.createOrShow(context, s.dashboardHost());
+  const openDashboard = () => {
+    if (s.mode === 'external') {
+      void vscode.window.showInformationMessage('Raft Lab: the dashboard shows the local cluster; an external etcd is browsed in the Cluster and Keys views.');
+      return;
+    }
+    DashboardPanel.createOrShow(context, s.dashboardHost());
+  };
   const cc: CommandContext = { context, session: s, keys, openDashboard };
 
   const statusItem = vscode.window.createStatusBarItem('raftlab.status', vscode.StatusBarAlignment.Left, 50);
