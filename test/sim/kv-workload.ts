@@ -152,7 +152,6 @@ export class KvWorkload implements Workload {
   private readonly watchRate: number;
   private readonly maxWatches: number;
   private readonly live: LiveWatch[] = [];
-  private readonly ended: WatchSegment[] = [];
   /** Leases a client got an id for (granted and not known to be revoked). */
   private readonly leases: { id: bigint; ttl: number; tick: number }[] = [];
   /** Grants as the oracle applied them: the tick the grant request was made, and the TTL. */
@@ -627,7 +626,6 @@ export class KvWorkload implements Workload {
     if (why === 'compacted') this.stats.watchesCompacted++;
     w.seg.end = { revision: w.app.sm.revision, tick: this.tick, why, committedCompaction: this.compactedTo };
     this.c.trace.add(this.tick, 'note', w.seg.peer, `watch #${w.seg.id} ends (${why}) at revision ${w.seg.end.revision}`);
-    this.ended.push(w.seg);
     const bad = checkWatchSegment(w.seg, (rev) => this.committedEvents.get(rev) ?? []);
     if (bad) this.fail('watch', bad);
   }
