@@ -48,7 +48,10 @@ export class PeerStorage {
   /** Indexes of the entries on disk (first..last), so rewrites and snapshots can delete exactly those. */
   private firstStored = 0;
   private lastStored = 0;
+  /** The newest hard state given to save(), and the term and vote known to be on disk. */
   private lastHardState: HardState | undefined;
+  private syncedTerm = -1;
+  private syncedVote = -1;
 
   private constructor(
     private readonly db: Db,
@@ -118,6 +121,8 @@ export class PeerStorage {
       if (hsRaw === undefined && snapRaw === undefined) return undefined;
       const hardState = hsRaw ? decodeHardState(hsRaw) : { term: 0, vote: 0, commit: 0 };
       this.lastHardState = hardState;
+      this.syncedTerm = hardState.term;
+      this.syncedVote = hardState.vote;
       const snapshot = snapRaw ? decodeSnapshot(snapRaw) : undefined;
       const after = snapshot?.meta.index ?? 0;
       const entries: Entry[] = [];
@@ -140,7 +145,7 @@ export class PeerStorage {
     }
   }
 
-  /** Persists a Ready's snapshot, entries and hard state in one synced write. */
+  /** Persists a Ready's snapshot, entries and hard state in one synced write (group commit). */
   async save(rd: Ready): Promise<void> {
     const ops: BatchOp[] = [];
     if (rd.snapshot) {
@@ -159,17 +164,19 @@ export class PeerStorage {
       if (this.firstStored === 0 || first < this.firstStored) this.firstStored = first;
       this.lastStored = last;
     }
-    // Term and vote must be on disk before any vote or message that depends on them; a commit index need not
-    // be (a restarted peer learns it again from the leader), so a commit-only change skips the fsync.
-    let mustSync = ops.length > 0;
-    if (rd.hardState) {
-      ops.push({ type: 'put', key: HARD_STATE_KEY, value: encodeHardState(rd.hardState) });
-      const prev = this.lastHardState;
-      if (!prev || prev.term !== rd.hardState.term || prev.vote !== rd.hardState.vote) mustSync = true;
-      this.lastHardState = rd.hardState;
+    // Term and vote must be on disk before any vote or message that depends on them. A commit index need not
+    // be (a restarted peer learns it again from the leader): a change of commit alone is not written on its
+    // own but rides along with the next write, so it costs neither a write nor an fsync.
+    if (rd.hardState) this.lastHardState = rd.hardState;
+    const hs = this.lastHardState;
+    const termOrVoteChanged = hs !== undefined && (hs.term !== this.syncedTerm || hs.vote !== this.syncedVote);
+    if (ops.length === 0 && !termOrVoteChanged) return;
+    if (hs) ops.push({ type: 'put', key: HARD_STATE_KEY, value: encodeHardState(hs) });
+    await this.db.batch(ops, { sync: true } as object);
+    if (hs) {
+      this.syncedTerm = hs.term;
+      this.syncedVote = hs.vote;
     }
-    if (ops.length === 0) return;
-    await this.db.batch(ops, { sync: mustSync } as object);
   }
 
   /** Persists a snapshot the peer took, then drops the log entries it made unnecessary. */
