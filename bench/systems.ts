@@ -7,7 +7,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
+import { freePort } from '../scripts/free-port.ts';
 import { EtcdClient } from './etcd-client.ts';
+
+export { freePort };
 
 export interface System {
   name: 'raftlab' | 'etcd';
@@ -24,16 +27,6 @@ export interface System {
   stop(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Three consecutive free ports (Raft Lab's peers use port, port+1, port+2). */
 async function freePortRange(n: number): Promise<number> {

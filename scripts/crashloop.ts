@@ -3,10 +3,10 @@
 // there. Usage: npm run crashloop -- --rounds N   (last line: `<N> rounds, <L> lost writes`)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
+import { freePort } from './free-port.ts';
 
 const CLI = join(__dirname, '..', 'dist', 'cli.js');
 
@@ -16,16 +16,6 @@ interface Cluster {
   call(body: object): Promise<{ ok: boolean; result?: any; error?: { message: string } }>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function startCluster(dataDir: string, port: number, controlPort: number): Promise<Cluster> {
   const child = spawn(process.execPath, [CLI, 'up', '--data-dir', dataDir, '--port', String(port), '--control-port', String(controlPort), '--timing', 'fast'], {

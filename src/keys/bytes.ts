@@ -27,17 +27,8 @@ export function fromHex(hex: string): Uint8Array | undefined {
   return new Uint8Array(Buffer.from(hex, 'hex'));
 }
 
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
-}
+// Byte order, equality and prefix range ends are the store's own (one definition for the whole project).
+export { bytesEqual as equalBytes, compareBytes, prefixRangeEnd as prefixEnd } from '../kv/bytes.ts';
 
 export function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
   if (prefix.length > bytes.length) return false;
@@ -50,19 +41,6 @@ export function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
   out.set(a, 0);
   out.set(b, a.length);
   return out;
-}
-
-/** The range end that selects every key starting with `prefix`, as etcd's clientv3.GetPrefixRangeEnd;
- *  [0] means "to the end of the keyspace" (an empty prefix, or one made only of 0xff bytes). */
-export function prefixEnd(prefix: Uint8Array): Uint8Array {
-  for (let i = prefix.length - 1; i >= 0; i--) {
-    if (prefix[i]! < 0xff) {
-      const end = prefix.slice(0, i + 1);
-      end[i]! += 1;
-      return end;
-    }
-  }
-  return new Uint8Array([0]);
 }
 
 /** The smallest key after `key`: key + 0x00. */
