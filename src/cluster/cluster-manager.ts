@@ -333,7 +333,7 @@ export class ClusterManager extends EventEmitter {
     if (!handle.worker) throw new ClusterError(`${handle.member.name} is already down`);
     const worker = handle.worker;
     handle.state = 'down';
-    await worker.terminate();
+    await crash(worker);
     this.addEvent('peerKilled', `${handle.member.name} was killed`, handle.member.id);
   }
 
@@ -342,7 +342,7 @@ export class ClusterManager extends EventEmitter {
     if (handle.worker) {
       const worker = handle.worker;
       handle.worker = undefined;
-      await worker.terminate();
+      await crash(worker);
     }
     await this.spawn(handle.member);
     this.addEvent('peerRestarted', `${handle.member.name} restarted`, handle.member.id);
@@ -452,7 +452,7 @@ export class ClusterManager extends EventEmitter {
     handle.state = 'removed';
     const worker = handle.worker;
     handle.worker = undefined;
-    await worker?.terminate();
+    if (worker) await crash(worker);
     this.network.forget(id);
     this.record = { ...this.record, members: this.record.members.filter((m) => m.id !== id) };
     await this.saveRecord();
@@ -603,6 +603,19 @@ export class ClusterManager extends EventEmitter {
     this.addEvent('stopped', `cluster ${this.clusterId} stopped`);
     this.emit('status', this.status());
   }
+}
+
+/**
+ * Kills a peer as a crash would: its sockets reset, nothing more is written, only synced data survives. The
+ * worker closes its client sockets and exits itself; terminating a worker whose HTTP/2 sockets are still
+ * receiving can abort the whole process (a Node assertion in http2's stream read), and this process may be
+ * VS Code's extension host. terminate() remains the fallback for a peer that does not answer.
+ */
+async function crash(worker: Worker): Promise<void> {
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  worker.postMessage({ t: 'crash' });
+  const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 1000).unref());
+  if ((await Promise.race([exited, timeout])) === 'timeout') await worker.terminate();
 }
 
 const WORKER_YOUNG_GENERATION_MB = Number(process.env.RAFTLAB_WORKER_YOUNG_MB) || 8;

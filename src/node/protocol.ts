@@ -60,7 +60,9 @@ export type ToPeer =
   | { t: 'members'; memberPorts: Record<NodeId, number>; names: Record<NodeId, string> }
   | { t: 'forwarded'; id: number; ok: true; value: unknown }
   | { t: 'forwarded'; id: number; ok: false; error: CallError }
-  | { t: 'stop' };
+  | { t: 'stop' }
+  /** Die now, as in a crash: reset connections, write nothing more. */
+  | { t: 'crash' };
 
 export interface CallError {
   message: string;

@@ -142,6 +142,12 @@ async function main(init: PeerInit): Promise<void> {
         else waiter.reject(new PeerCallError(msg.error.message, msg.error.code));
         return;
       }
+      case 'crash':
+        // Freeze the peer, reset its client connections, then end the thread once the sockets are closed.
+        runtime.pause();
+        void clientServer?.close();
+        setTimeout(() => process.exit(1), 20);
+        return;
       case 'stop':
         void (async () => {
           clearInterval(sizeTimer);
