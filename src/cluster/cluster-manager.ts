@@ -213,9 +213,6 @@ export class ClusterManager extends EventEmitter {
       case 'status':
         this.onPeerStatus(handle, msg.status);
         return;
-      case 'applied':
-        if (msg.latencyMs !== undefined) this.latency.add(msg.latencyMs);
-        return;
       case 'forward':
         void this.forward(handle, msg.id, msg.call);
         return;
@@ -253,6 +250,7 @@ export class ClusterManager extends EventEmitter {
   private onPeerStatus(handle: PeerHandle, next: PeerStatus): void {
     const prev = handle.status;
     handle.status = next;
+    for (const ms of next.latencySamples ?? []) this.latency.add(ms);
     this.statusDirty = true;
     const id = handle.member.id;
     const name = handle.member.name;

@@ -84,6 +84,8 @@ export interface PeerStatus {
   dbSize: number;
   /** The terms of the log's entries as runs, for the dashboard's log strip (see term-runs.ts). */
   logTerms?: TermRun[];
+  /** Latencies (ms) of this peer's own proposals applied since the last status, for the latency chart. */
+  latencySamples: number[];
 }
 
 /** A run of log entries of one term: [first index of the run, term]; the run ends where the next begins. */
@@ -95,7 +97,6 @@ export type FromPeer =
   | { t: 'result'; id: number; ok: true; value: unknown }
   | { t: 'result'; id: number; ok: false; error: CallError }
   | { t: 'status'; status: PeerStatus }
-  | { t: 'applied'; index: number; term: number; count: number; latencyMs?: number }
   | { t: 'fatal'; message: string; code: string }
   | { t: 'forward'; id: number; call: ForwardCall }
   | { t: 'stopped' };

@@ -55,6 +55,7 @@ async function main(init: PeerInit): Promise<void> {
   let statusTimer: ReturnType<typeof setTimeout> | undefined;
   let lastStatusAt = 0;
   let dbSize = 0;
+  let latencySamples: number[] = [];
   const postStatus = () => {
     statusTimer = undefined;
     lastStatusAt = performance.now();
@@ -68,7 +69,9 @@ async function main(init: PeerInit): Promise<void> {
       tickMs: init.timing.heartbeatMs,
       dbSize,
       logTerms: termRuns((i) => node.term(i), raft.firstIndex, raft.lastIndex),
+      latencySamples,
     };
+    latencySamples = [];
     post({ t: 'status', status });
   };
   const statusChanged = () => {
@@ -84,7 +87,10 @@ async function main(init: PeerInit): Promise<void> {
     requestTimeoutMs: init.requestTimeoutMs,
     send: (msgs) => post({ t: 'raft', msgs }),
     onChange: statusChanged,
-    onApplied: (count, latencyMs) => post({ t: 'applied', index: 0, term: 0, count, ...(latencyMs !== undefined ? { latencyMs } : {}) }),
+    // Latencies travel with the next status (at most 20 a second), not in a message per Ready.
+    onApplied: (_count, latencyMs) => {
+      if (latencyMs !== undefined && latencySamples.length < 1000) latencySamples.push(latencyMs);
+    },
     onFatal: (err) => post({ t: 'fatal', message: `storage failed: ${(err as Error).message}`, code: 'io' }),
   });
   kv.attach(runtime);
