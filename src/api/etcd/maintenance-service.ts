@@ -28,10 +28,16 @@ export function framedSnapshot(data: Uint8Array): Buffer {
 export function maintenanceService(ctx: ServiceContext): UntypedServiceImplementation {
   const header = () => ctx.headers.make();
   const uint32 = (hex: string) => parseInt(hex.slice(-8), 16) >>> 0;
+  // Without a folder (in memory) the size is the encoded store, which costs a full encode: reuse it for a while.
+  let encoded = { size: 0, at: -Infinity };
+  const encodedSize = () => {
+    if (performance.now() - encoded.at > 5000) encoded = { size: ctx.kv.sm.snapshot().length, at: performance.now() };
+    return encoded.size;
+  };
   return {
     Status: unary(async () => {
       const s = ctx.runtime.status();
-      const dbSize = ctx.bridge.dbSize() || ctx.kv.sm.snapshot().length;
+      const dbSize = ctx.bridge.dbSize() || encodedSize();
       return {
         header: header(),
         version: SERVER_VERSION,
