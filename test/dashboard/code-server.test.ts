@@ -31,6 +31,7 @@ async function until<T>(what: string, f: () => Promise<T | undefined | false>, t
   }
 }
 
+// Skipped only outside CI when Chromium or ripgrep is missing (see missingPrerequisites); in CI that fails.
 test("the dashboard in code-server's webview shows the same cluster as the browser page", { skip: missing, timeout: 300_000 }, async () => {
   const vsixDir = mkdtempSync(join(tmpdir(), 'raftlab-dash-vsix-'));
   let cs: CodeServer | undefined;

@@ -17,10 +17,16 @@ export const artifactsDir = join(here, 'artifacts');
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
 /** What is missing to run the e2e suite on this machine, or undefined when nothing is. */
+/**
+ * Why the code-server tests cannot run here, if they cannot. Outside CI that skips them (the reason is shown);
+ * in CI (`CI` set) .ci/run installs these programs, so a missing one is an error rather than a silent skip.
+ */
 export function missingPrerequisites(): string | undefined {
-  if (!existsSync(CHROMIUM)) return `${CHROMIUM} is missing (apt-get install chromium; .ci/run installs it)`;
-  if (spawnSync('sh', ['-c', 'command -v rg']).status !== 0) return 'ripgrep is missing (apt-get install ripgrep)';
-  return undefined;
+  let reason: string | undefined;
+  if (!existsSync(CHROMIUM)) reason = `${CHROMIUM} is missing (apt-get install chromium; .ci/run installs it)`;
+  else if (spawnSync('sh', ['-c', 'command -v rg']).status !== 0) reason = 'ripgrep is missing (apt-get install ripgrep)';
+  if (reason && process.env.CI) throw new Error(`${reason}; CI must have it`);
+  return reason;
 }
 
 /** Installs code-server into the cache folder if needed (minutes, the first time) and returns its binary. */

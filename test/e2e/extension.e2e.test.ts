@@ -61,6 +61,7 @@ after(async () => {
   if (vsixDir) rmSync(vsixDir, { recursive: true, force: true });
 });
 
+// Skipped only outside CI when Chromium or ripgrep is missing (see missingPrerequisites); in CI that fails.
 test('the .vsix in code-server: cluster, keys, editing, conflicts and failover', { skip: missing, timeout: 300_000 }, async () => {
   try {
     await scenario(cs!);
