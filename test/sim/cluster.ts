@@ -11,18 +11,15 @@ import { Peer, type PeerApp, type PeerEnv } from './peer.ts';
 import { stringToBytes } from './fingerprint.ts';
 import { Trace } from './trace.ts';
 
-export interface SimOptions {
+/** The Raft settings a seed picks are the core's own Config fields. */
+type RaftSettings = Pick<Config, 'electionTick' | 'heartbeatTick' | 'preVote' | 'checkQuorum' | 'maxInflightMsgs' | 'maxSizePerMsg'>;
+
+export interface SimOptions extends RaftSettings {
   seed: number;
   nodes: number;
   /** Virtual ticks to run (the run then ends with a final heal and liveness check). */
   ticks: number;
   mix: FaultMix;
-  electionTick: number;
-  heartbeatTick: number;
-  preVote: boolean;
-  checkQuorum: boolean;
-  maxInflightMsgs: number;
-  maxSizePerMsg: number;
   /** Liveness: ticks after healing within which a new proposal must commit. */
   livenessBound: number;
   /** Length of each chaos phase in ticks (a heal phase follows each). */
