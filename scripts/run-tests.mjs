@@ -21,7 +21,8 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], {
+// A hung test fails after 10 minutes instead of stalling CI (tests that need longer set their own timeout).
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-timeout=600000', ...files], {
   stdio: 'inherit',
 });
 process.exit(result.status ?? 1);

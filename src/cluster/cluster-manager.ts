@@ -185,11 +185,13 @@ export class ClusterManager extends EventEmitter {
         else this.addEvent('peerFailed', `${member.name} crashed: ${err.message}`, member.id);
       });
       worker.on('exit', () => {
+        // Calls still waiting were sent to this worker (a restart waits for the exit before spawning anew, and a
+        // removal or restart detaches the worker first): they will never be answered now.
+        for (const call of handle.calls.values()) call.reject(new ClusterError(`${member.name} is down`, 'UNAVAILABLE'));
+        handle.calls.clear();
         if (handle.worker === worker) {
           handle.worker = undefined;
           if (handle.state !== 'removed') handle.state = 'down';
-          for (const call of handle.calls.values()) call.reject(new ClusterError(`${member.name} is down`, 'UNAVAILABLE'));
-          handle.calls.clear();
           this.statusDirty = true;
         }
         if (!started) reject(new ClusterError(handle.error ?? `${member.name} exited while starting`));
