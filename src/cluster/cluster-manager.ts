@@ -66,6 +66,8 @@ export class ClusterManager extends EventEmitter {
   readonly timing: Timing;
   readonly clientPortBase: number;
   private readonly peers = new Map<NodeId, PeerHandle>();
+  /** Peers this manager added that are learners until their promotion commits (the peers' own statuses lag). */
+  private readonly learners = new Set<NodeId>();
   private readonly network: SimulatedNetwork;
   private readonly events: ClusterEvent[] = [];
   private readonly latency = new LatencyWindow(2000);
@@ -238,7 +240,7 @@ export class ClusterManager extends EventEmitter {
       } else if (call.op === 'memberRemove') {
         await this.removePeer(call.id);
       } else {
-        if (!this.peers.get(call.id)?.status?.raft.isLearner) throw new ClusterError('etcdserver: can only promote a learner member', 'FAILED_PRECONDITION');
+        if (!this.learners.has(call.id)) throw new ClusterError('etcdserver: can only promote a learner member', 'FAILED_PRECONDITION');
         await this.changeMembership({ type: 'addNode', nodeId: call.id });
       }
       reply = { t: 'forwarded', id, ok: true, value };
@@ -437,9 +439,14 @@ export class ClusterManager extends EventEmitter {
     this.broadcastMembers();
     await this.spawn(member, true);
     await this.changeMembership({ type: 'addLearner', nodeId: id });
+    this.learners.add(id);
     this.addEvent('memberAdded', `${member.name} joined as a learner`, id);
-    await this.waitForCatchUp(id);
-    await this.changeMembership({ type: 'addNode', nodeId: id });
+    try {
+      await this.waitForCatchUp(id);
+      await this.changeMembership({ type: 'addNode', nodeId: id });
+    } finally {
+      this.learners.delete(id);
+    }
     this.addEvent('memberAdded', `${member.name} promoted to voter`, id);
     return id;
   }
