@@ -29,7 +29,7 @@ export interface System {
 
 
 /** Three consecutive free ports (Raft Lab's peers use port, port+1, port+2). */
-async function freePortRange(n: number): Promise<number> {
+export async function freePortRange(n: number): Promise<number> {
   for (;;) {
     const base = 20000 + Math.floor(Math.random() * 30000);
     const ok = await Promise.all(Array.from({ length: n }, (_, i) => isFree(base + i)));

@@ -1,0 +1,74 @@
+// `npm run bench:profile [-- --workload put-distinct --concurrency 64 --seconds 5 --cpu-prof]`: one workload
+// against a fresh Raft Lab only, reporting throughput and the CPU time spent per operation by the cluster's
+// process and by this load generator, measured from /proc. With --cpu-prof the cluster writes a V8 profile
+// per thread into bench/profiles/ (open them in Chrome DevTools or VS Code).
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EtcdClient } from './etcd-client.ts';
+import { firstPut, freePort, freePortRange, rssOf } from './systems.ts';
+import { prepare, runWorkload, WORKLOADS, type Workload } from './workloads.ts';
+
+const ROOT = join(__dirname, '..');
+
+function option(name: string, fallback: string): string {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 && process.argv[at + 1] ? process.argv[at + 1]! : fallback;
+}
+
+/** User + system CPU of a process so far, in microseconds (clock ticks are 10 ms on Linux). */
+function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+async function main(): Promise<void> {
+  const workload = option('workload', 'put-distinct') as Workload;
+  if (!WORKLOADS.includes(workload)) throw new Error(`--workload must be one of ${WORKLOADS.join(', ')}`);
+  const concurrencies = option('concurrency', '64').split(',').map(Number);
+  const seconds = Number(option('seconds', '5'));
+  const profile = process.argv.includes('--cpu-prof');
+
+  const dir = await mkdtemp(join(tmpdir(), 'raftlab-profile-'));
+  const port = await freePortRange(3);
+  const controlPort = await freePort();
+  const endpoints = [0, 1, 2].map((i) => `127.0.0.1:${port + i}`);
+  const flags = profile ? ['--cpu-prof', '--cpu-prof-dir', join(ROOT, 'bench', 'profiles')] : [];
+  const started = performance.now();
+  const child = spawn(process.execPath, [...flags, join(ROOT, 'dist', 'cli.js'), 'up', '--data-dir', dir, '--port', String(port), '--control-port', String(controlPort)], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const client = new EtcdClient(endpoints);
+  try {
+    await firstPut(client, 20_000);
+    console.log(`first put after ${Math.round(performance.now() - started)} ms`);
+    await prepare(client);
+    for (const concurrency of concurrencies) {
+      const cpu0 = cpuMicros(child.pid!);
+      const self0 = process.cpuUsage();
+      let rss = 0;
+      const r = await runWorkload(client, workload, concurrency, seconds * 1000, () => (rss = Math.max(rss, rssOf(child.pid!))));
+      const cluster = (cpuMicros(child.pid!) - cpu0) / Math.max(1, r.ops);
+      const self = process.cpuUsage(self0);
+      const gen = (self.user + self.system) / Math.max(1, r.ops);
+      console.log(
+        `${workload} c=${concurrency}: ${r.opsPerSec} ops/s  p50 ${r.p50} ms  p99 ${r.p99} ms  errors ${r.errors}  ` +
+          `cluster CPU ${Math.round(cluster)} µs/op  client CPU ${Math.round(gen)} µs/op  RSS ${Math.round(rss / 2 ** 20)} MB`,
+      );
+    }
+  } finally {
+    client.close();
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+    await rm(dir, { recursive: true, force: true });
+  }
+  if (profile) console.log(`profiles in ${join(ROOT, 'bench', 'profiles')}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
