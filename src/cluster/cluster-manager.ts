@@ -270,8 +270,17 @@ export class ClusterManager extends EventEmitter {
 
   private deliver(to: NodeId, msgs: Message[]): void {
     const handle = this.peers.get(to);
-    if (!handle?.worker || (handle.state !== 'up' && handle.state !== 'paused')) return;
-    handle.worker.postMessage({ t: 'raft', msgs });
+    if (handle?.worker && (handle.state === 'up' || handle.state === 'paused')) {
+      handle.worker.postMessage({ t: 'raft', msgs });
+      return;
+    }
+    // A process that is not running refuses connections, so its senders learn it at once (a cut link, by
+    // contrast, loses messages silently). Forwarded proposals and reads go back to their peer, which sends
+    // them to the next leader instead of leaving the client to time out.
+    const bounced = msgs.filter((m) => m.type === 'prop' || m.type === 'readIndex');
+    if (bounced.length === 0) return;
+    const sender = this.peers.get(bounced[0]!.from);
+    if (sender?.worker && (sender.state === 'up' || sender.state === 'paused')) sender.worker.postMessage({ t: 'undeliverable', msgs: bounced });
   }
 
   private handle(id: NodeId): PeerHandle {

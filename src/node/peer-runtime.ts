@@ -102,6 +102,11 @@ export class PeerRuntime {
   private snapshotWriting = false;
   private snapshotWrite: Promise<void> = Promise.resolve();
   private idleResolve: (() => void) | undefined;
+  /**
+   * Proposals and read requests the network handed back because their leader's process was down: nobody ever
+   * received them, so sending them again to the next leader cannot make anything commit twice.
+   */
+  private undelivered: { proposals: Entry[][]; readRound: boolean; lead: NodeId; term: number } | undefined;
 
   constructor(
     private readonly node: RaftNode,
@@ -164,10 +169,58 @@ export class PeerRuntime {
     this.schedule();
   }
 
+  /**
+   * The network could not deliver these forwarded messages (the leader they were sent to is down). Instead of
+   * leaving their clients to time out, they wait here for the next leader.
+   */
+  undeliverable(msgs: Message[]): void {
+    if (this.stopped) return;
+    const { lead, term } = this.node.status();
+    const held = (this.undelivered ??= { proposals: [], readRound: false, lead, term });
+    for (const m of msgs) {
+      if (m.type === 'prop') held.proposals.push(m.entries);
+      else if (m.type === 'readIndex' && this.readRound && m.context && this.isCurrentReadContext(m.context)) held.readRound = true;
+    }
+    this.resendUndelivered();
+  }
+
+  private resendUndelivered(): void {
+    const held = this.undelivered;
+    if (!held || this.paused) return;
+    const { lead, term } = this.node.status();
+    if (lead === 0 || (lead === held.lead && term === held.term)) return;
+    this.undelivered = undefined;
+    for (const entries of held.proposals) {
+      try {
+        this.node.proposeEntries(entries);
+      } catch (err) {
+        this.failProposals(entries, fromRaftError(err));
+      }
+    }
+    if (held.readRound && this.readRound) {
+      this.readsQueued.unshift(...this.readRound.readers);
+      this.readRound = undefined;
+      this.startReadRound();
+    }
+    this.schedule();
+  }
+
+  private failProposals(entries: Entry[], err: unknown): void {
+    for (const e of entries) {
+      if (e.type !== 'normal' || e.data.byteLength === 0) continue; // conf changes time out on their own
+      const { proposer, seq } = decodeEnvelope(e.data);
+      const waiter = proposer === this.id ? this.proposals.get(seq) : undefined;
+      if (!waiter) continue;
+      this.proposals.delete(seq);
+      this.settle(waiter, err);
+    }
+  }
+
   private tick(): void {
     if (this.paused || this.stopped) return;
     this.node.tick();
     this.maybeRestartReadRound();
+    this.resendUndelivered();
     this.schedule();
     this.opts.onChange?.();
   }
@@ -352,6 +405,7 @@ export class PeerRuntime {
     }
     this.node.advance(rd);
     if (rd.softState) this.onSoftState(rd.softState);
+    if (this.undelivered && (rd.softState || rd.hardState)) this.resendUndelivered();
     // 4. Reads.
     for (const rs of rd.readStates) this.onReadState(rs.context, rs.index);
     this.releaseReads();
@@ -401,12 +455,14 @@ export class PeerRuntime {
     if (wasLeader !== isLeader) this.sm.onLeadership?.(isLeader);
   }
 
-  private onReadState(context: Uint8Array, index: number): void {
-    if (context.byteLength !== 12 || !this.readRound) return;
+  private isCurrentReadContext(context: Uint8Array): boolean {
+    if (context.byteLength !== 12 || !this.readRound) return false;
     const view = new DataView(context.buffer, context.byteOffset, 12);
-    if (view.getUint32(0) !== this.id) return;
-    const key = view.getFloat64(4);
-    if (key !== this.readRound.key) return;
+    return view.getUint32(0) === this.id && view.getFloat64(4) === this.readRound.key;
+  }
+
+  private onReadState(context: Uint8Array, index: number): void {
+    if (!this.readRound || !this.isCurrentReadContext(context)) return;
     for (const r of this.readRound.readers) r.index = index;
     this.readsAnswered.push(...this.readRound.readers);
     this.readRound = undefined;

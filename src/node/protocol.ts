@@ -54,6 +54,8 @@ export type ForwardCall =
 
 export type ToPeer =
   | { t: 'raft'; msgs: Message[] }
+  /** Forwarded proposals and reads the network could not deliver: their leader's process is down. */
+  | { t: 'undeliverable'; msgs: Message[] }
   | { t: 'call'; id: number; call: PeerCall }
   | { t: 'pause' }
   | { t: 'resume' }

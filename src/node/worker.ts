@@ -127,6 +127,9 @@ async function main(init: PeerInit): Promise<void> {
       case 'raft':
         runtime.receive(msg.msgs);
         return;
+      case 'undeliverable':
+        runtime.undeliverable(msg.msgs);
+        return;
       case 'call':
         void handleCall(msg.id, msg.call);
         return;

@@ -143,6 +143,12 @@ export class RaftNode {
     this.stepOrThrow(message('prop', this.id, { from: this.id, entries: [{ term: 0, index: 0, type: 'normal', data }] }));
   }
 
+  /** Proposes entries again, keeping their types: a forwarded proposal that never reached its leader. */
+  proposeEntries(entries: Entry[]): void {
+    const fresh = entries.map((e): Entry => ({ term: 0, index: 0, type: e.type, data: e.data }));
+    this.stepOrThrow(message('prop', this.id, { from: this.id, entries: fresh }));
+  }
+
   proposeConfChange(cc: ConfChange): void {
     if (cc.nodeId === NONE) throw new Error('a conf change needs a node id');
     const data = encodeConfChange(cc);

@@ -1,6 +1,8 @@
 // A real 3-peer cluster: election, leader kill and failover, restart and catch-up.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { encodeRequest } from '../../src/kv/codec.ts';
+import { kvGet } from '../../src/cluster/kv-client.ts';
 import { converged, getRetrying, peer, putRetrying, sleep, startCluster, waitFor } from './helpers.ts';
 
 test('a leader is elected; killing it elects another; writes go on; the old leader catches up', async () => {
@@ -59,6 +61,28 @@ test('pause freezes a peer and resume brings it back', async () => {
     assert.equal(peer(manager, follower.name).applied, frozenAt, 'a paused peer applies nothing');
     manager.resume(follower.name);
     await waitFor(() => converged(manager), 'the resumed peer to catch up');
+  } finally {
+    await stop();
+  }
+});
+
+test('a write sent through a follower just as the leader dies is carried to the next leader, applied once', async () => {
+  const { manager, stop } = await startCluster({ requestTimeoutMs: 20_000 });
+  try {
+    const lead = await manager.waitForLeader();
+    await putRetrying(manager, 'warm', 'up');
+    const follower = manager.status().peers.find((p) => p.id !== lead)!;
+    await manager.kill(lead);
+    // The follower still believes in the dead leader (its election timer has 300-600 ms to run), so it
+    // forwards the proposal there; the network hands it back and the follower sends it to the next leader.
+    const started = Date.now();
+    const command = encodeRequest({ type: 'put', key: new TextEncoder().encode('carried'), value: new TextEncoder().encode('over') });
+    await manager.call(follower.id, { op: 'propose', command });
+    const waited = Date.now() - started;
+    assert.ok(waited < 5000, `answered in ${waited} ms, long before the 20 s request timeout`);
+    const read = await kvGet(manager, 'carried');
+    assert.equal(read.value, 'over');
+    assert.equal(read.version, 1, 'applied exactly once');
   } finally {
     await stop();
   }
