@@ -7,8 +7,9 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { randomBytes } from 'node:crypto';
-import type { ConfChange, Message, NodeId } from '../raft/types.ts';
+import type { ConfChange, NodeId } from '../raft/types.ts';
 import { TIMING_PRESETS, type ForwardCall, type FromPeer, type PeerCall, type PeerInit, type PeerStatus, type Timing, type ToPeer } from '../node/protocol.ts';
+import { decodeMessages } from '../node/message-codec.ts';
 import { SimulatedNetwork } from './network.ts';
 import { quorumView, type ClusterEvent, type ClusterEventType, type ClusterStatus, type PeerState, type PeerView } from './status.ts';
 import { LatencyWindow } from './latency-window.ts';
@@ -86,7 +87,7 @@ export class ClusterManager extends EventEmitter {
     super();
     this.timing = timing;
     this.clientPortBase = opts.clientPortBase;
-    this.network = new SimulatedNetwork((to, msgs) => this.deliver(to, msgs));
+    this.network = new SimulatedNetwork((to, batch) => this.deliver(to, batch));
   }
 
   /** Starts a cluster: a fresh one, or the one whose folder `dataDir` already holds. */
@@ -138,6 +139,26 @@ export class ClusterManager extends EventEmitter {
       throw failed.reason;
     }
     this.addEvent('started', `cluster ${this.clusterId} started with ${this.record.members.length} peers`);
+    await this.campaignFirst();
+  }
+
+  /**
+   * All peers start together, so there is no need to wait out a randomised election timeout for the first
+   * leader: the peer with the most up-to-date log campaigns at once (any peer may, safely; PreVote makes one
+   * whose log is behind lose without disturbing anything, and the timers still elect a leader as usual).
+   */
+  private async campaignFirst(): Promise<void> {
+    const deadline = Date.now() + 200;
+    const handles = [...this.peers.values()].filter((h) => h.state === 'up');
+    while (handles.some((h) => !h.status) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    if (this.leaderId() || handles.length === 0) return;
+    const lastTerm = (h: PeerHandle) => h.status?.logTerms?.at(-1)?.[1] ?? 0;
+    const best = handles.reduce((a, b) => {
+      const byTerm = lastTerm(b) - lastTerm(a);
+      const byIndex = (b.status?.raft.lastIndex ?? 0) - (a.status?.raft.lastIndex ?? 0);
+      return byTerm > 0 || (byTerm === 0 && byIndex > 0) ? b : a;
+    });
+    await this.call(best.member.id, { op: 'campaign' }).catch(() => undefined);
   }
 
   // ------------------------------------------------------------------ peers and workers
@@ -204,7 +225,7 @@ export class ClusterManager extends EventEmitter {
   private onPeerMessage(handle: PeerHandle, msg: FromPeer): void {
     switch (msg.t) {
       case 'raft':
-        this.network.route(handle.member.id, msg.msgs);
+        this.network.route(handle.member.id, msg.batches);
         return;
       case 'result': {
         const call = handle.calls.get(msg.id);
@@ -268,16 +289,16 @@ export class ClusterManager extends EventEmitter {
     }
   }
 
-  private deliver(to: NodeId, msgs: Message[]): void {
+  private deliver(to: NodeId, batch: ArrayBuffer): void {
     const handle = this.peers.get(to);
     if (handle?.worker && (handle.state === 'up' || handle.state === 'paused')) {
-      handle.worker.postMessage({ t: 'raft', msgs });
+      handle.worker.postMessage({ t: 'raft', batch }, [batch]);
       return;
     }
     // A process that is not running refuses connections, so its senders learn it at once (a cut link, by
     // contrast, loses messages silently). Forwarded proposals and reads go back to their peer, which sends
     // them to the next leader instead of leaving the client to time out.
-    const bounced = msgs.filter((m) => m.type === 'prop' || m.type === 'readIndex');
+    const bounced = decodeMessages(batch).filter((m) => m.type === 'prop' || m.type === 'readIndex');
     if (bounced.length === 0) return;
     const sender = this.peers.get(bounced[0]!.from);
     if (sender?.worker && (sender.state === 'up' || sender.state === 'paused')) sender.worker.postMessage({ t: 'undeliverable', msgs: bounced });

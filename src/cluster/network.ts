@@ -1,6 +1,7 @@
 // The network between peers, under the manager's control: every Raft message between workers passes here,
 // where links can be cut (one way or both), made lossy or slow. Messages crossing it are counted per link.
-import type { Message, NodeId } from '../raft/types.ts';
+import { batchDestination, batchTypes, selectMessages } from '../node/message-codec.ts';
+import type { NodeId } from '../raft/types.ts';
 
 export interface LinkRule {
   cut: boolean;
@@ -34,8 +35,8 @@ export class SimulatedNetwork {
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
 
   constructor(
-    /** Hands a batch of messages to a peer (the manager posts them to its worker). */
-    private readonly deliver: (to: NodeId, msgs: Message[]) => void,
+    /** Hands a batch of messages (see message-codec.ts) to a peer: the manager transfers it to its worker. */
+    private readonly deliver: (to: NodeId, batch: ArrayBuffer) => void,
     private readonly random: () => number = Math.random,
   ) {}
 
@@ -106,37 +107,48 @@ export class SimulatedNetwork {
     return peers.length > 0 && peers.every((o) => this.rule(id, o).cut && this.rule(o, id).cut);
   }
 
-  /** Carries a batch of messages from one peer, applying each link's rule. */
-  route(from: NodeId, msgs: Message[]): void {
-    const now = new Map<NodeId, Message[]>();
-    for (const m of msgs) {
-      const key = linkKey(from, m.to);
-      const stats = this.stats.get(key) ?? this.newStats(key, from, m.to);
-      stats.sent++;
-      stats.byType[m.type] = (stats.byType[m.type] ?? 0) + 1;
+  /** Carries batches of messages from one peer (one batch per destination), applying each link's rule. */
+  route(from: NodeId, batches: ArrayBuffer[]): void {
+    for (const batch of batches) {
+      const to = batchDestination(batch);
+      const types = batchTypes(batch);
+      const key = linkKey(from, to);
+      const stats = this.stats.get(key) ?? this.newStats(key, from, to);
+      stats.sent += types.length;
+      for (const type of types) stats.byType[type] = (stats.byType[type] ?? 0) + 1;
       const rule = this.rules.get(key);
-      if (rule) {
-        if (rule.cut || (rule.dropPercent > 0 && this.random() * 100 < rule.dropPercent)) {
+      if (!rule) {
+        stats.delivered += types.length;
+        this.deliver(to, batch);
+        continue;
+      }
+      if (rule.cut) {
+        stats.dropped += types.length;
+        continue;
+      }
+      // A lossy or slow link decides for each message on its own.
+      const now: number[] = [];
+      for (let i = 0; i < types.length; i++) {
+        if (rule.dropPercent > 0 && this.random() * 100 < rule.dropPercent) {
           stats.dropped++;
           continue;
         }
+        stats.delivered++;
         const wait = rule.delayMs + (rule.jitterMs > 0 ? this.random() * rule.jitterMs : 0);
-        if (wait > 0) {
-          stats.delivered++;
-          const timer = setTimeout(() => {
-            this.timers.delete(timer);
-            this.deliver(m.to, [m]);
-          }, wait);
-          this.timers.add(timer);
+        if (wait <= 0) {
+          now.push(i);
           continue;
         }
+        const one = selectMessages(batch, [i]);
+        const timer = setTimeout(() => {
+          this.timers.delete(timer);
+          this.deliver(to, one);
+        }, wait);
+        this.timers.add(timer);
       }
-      stats.delivered++;
-      let batch = now.get(m.to);
-      if (!batch) now.set(m.to, (batch = []));
-      batch.push(m);
+      if (now.length === types.length) this.deliver(to, batch);
+      else if (now.length > 0) this.deliver(to, selectMessages(batch, now));
     }
-    for (const [to, batch] of now) this.deliver(to, batch);
   }
 
   private newStats(key: string, from: NodeId, to: NodeId): LinkStats {

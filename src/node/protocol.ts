@@ -53,7 +53,8 @@ export type ForwardCall =
   | { op: 'memberPromote'; id: NodeId };
 
 export type ToPeer =
-  | { t: 'raft'; msgs: Message[] }
+  /** A batch of Raft messages for this peer (message-codec.ts), transferred. */
+  | { t: 'raft'; batch: ArrayBuffer }
   /** Forwarded proposals and reads the network could not deliver: their leader's process is down. */
   | { t: 'undeliverable'; msgs: Message[] }
   | { t: 'call'; id: number; call: PeerCall }
@@ -95,7 +96,8 @@ export type TermRun = [fromIndex: number, term: number];
 
 export type FromPeer =
   | { t: 'started'; clientPort: number }
-  | { t: 'raft'; msgs: Message[] }
+  /** Raft messages, one batch per destination (message-codec.ts), transferred. */
+  | { t: 'raft'; batches: ArrayBuffer[] }
   | { t: 'result'; id: number; ok: true; value: unknown }
   | { t: 'result'; id: number; ok: false; error: CallError }
   | { t: 'status'; status: PeerStatus }

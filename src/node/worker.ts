@@ -4,11 +4,12 @@ import { randomInt } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { RaftNode } from '../raft/raft-node.ts';
 import { SeededRng } from '../raft/rand.ts';
-import type { Config, PersistedState } from '../raft/types.ts';
+import type { Config, Message, PersistedState } from '../raft/types.ts';
 import { PeerStorage, StorageError } from '../storage/peer-storage.ts';
 import { answerLeaseCall } from '../api/etcd/lease-service.ts';
 import { startClientServer, type ClientServer } from './client-server.ts';
 import { KvPeer } from './kv-peer.ts';
+import { decodeMessages, encodeMessages } from './message-codec.ts';
 import { PeerCallError, PeerRuntime, TIMED_OUT } from './peer-runtime.ts';
 import { termRuns } from './term-runs.ts';
 import type { ForwardCall, FromPeer, PeerInit, PeerStatus, ToPeer } from './protocol.ts';
@@ -85,7 +86,16 @@ async function main(init: PeerInit): Promise<void> {
     snapshotCount: init.snapshotCount,
     catchUpEntries: init.catchUpEntries,
     requestTimeoutMs: init.requestTimeoutMs,
-    send: (msgs) => post({ t: 'raft', msgs }),
+    send: (msgs) => {
+      const byPeer = new Map<number, Message[]>();
+      for (const m of msgs) {
+        const list = byPeer.get(m.to);
+        if (list) list.push(m);
+        else byPeer.set(m.to, [m]);
+      }
+      const batches = [...byPeer].map(([to, list]) => encodeMessages(to, list));
+      port.postMessage({ t: 'raft', batches } satisfies FromPeer, batches);
+    },
     onChange: statusChanged,
     // Latencies travel with the next status (at most 20 a second), not in a message per Ready.
     onApplied: (_count, latencyMs) => {
@@ -125,7 +135,7 @@ async function main(init: PeerInit): Promise<void> {
   port.on('message', (msg: ToPeer) => {
     switch (msg.t) {
       case 'raft':
-        runtime.receive(msg.msgs);
+        runtime.receive(decodeMessages(msg.batch));
         return;
       case 'undeliverable':
         runtime.undeliverable(msg.msgs);
