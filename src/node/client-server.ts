@@ -1,6 +1,6 @@
 // One peer's etcd v3 gRPC API on 127.0.0.1:<clientPort>, served from the peer's own worker thread so that
 // reads and watches touch the store directly. The services live in src/api/etcd/.
-import { Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { authService } from '../api/etcd/auth-service.ts';
 import { clusterService } from '../api/etcd/cluster-service.ts';
 import { LeaderlessHub, type PeerBridge, type ServiceContext } from '../api/etcd/context.ts';
@@ -9,7 +9,7 @@ import { HeaderSource } from '../api/etcd/header.ts';
 import { kvService } from '../api/etcd/kv-service.ts';
 import { leaseService } from '../api/etcd/lease-service.ts';
 import { maintenanceService } from '../api/etcd/maintenance-service.ts';
-import { etcdPackageDefinition } from '../api/etcd/proto.ts';
+import { etcdServiceDefinitions } from '../api/etcd/proto.ts';
 import { watchService } from '../api/etcd/watch-service.ts';
 import type { KvPeer } from './kv-peer.ts';
 import type { PeerRuntime } from './peer-runtime.ts';
@@ -38,8 +38,8 @@ export async function startClientServer(init: PeerInit, runtime: PeerRuntime, kv
     leaderless: new LeaderlessHub(),
   };
   const server = new Server({ 'grpc.max_receive_message_length': kv.sm.config.maxRequestBytes + GRPC_OVERHEAD_BYTES });
-  const def = etcdPackageDefinition();
-  const service = (name: string) => def[`etcdserverpb.${name}`] as ServiceDefinition;
+  const def = etcdServiceDefinitions();
+  const service = (name: string) => def[name]!;
   server.addService(service('KV'), kvService(ctx));
   server.addService(service('Watch'), watchService(ctx));
   server.addService(service('Lease'), leaseService(ctx));

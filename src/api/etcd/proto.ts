@@ -2,6 +2,7 @@
 // documented API: package, service, method, message and field names and numbers match etcd's
 // etcdserverpb/rpc.proto and mvccpb/kv.proto, because clients encode by number and decode by these names.
 // Embedded as text so that the esbuild bundles need no extra files.
+import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import * as protobuf from 'protobufjs';
 
@@ -542,17 +543,59 @@ message AuthRoleRevokePermissionResponse { ResponseHeader header = 1; }
 /** How messages look in JavaScript: int64 as decimal strings (ids exceed 2^53), enums by name, bytes as Buffers. */
 export const LOADER_OPTIONS: protoLoader.Options = { longs: String, enums: String, bytes: Buffer, defaults: true, oneofs: true };
 
+let cachedRoot: protobuf.Root | undefined;
 let cached: protoLoader.PackageDefinition | undefined;
 
-/** The package definition for @grpc/grpc-js, parsed once (field names camelCased, as the KV types use). */
-export function etcdPackageDefinition(): protoLoader.PackageDefinition {
-  if (!cached) {
+/** The parsed protobuf types (field names camelCased, as the KV types use). */
+function etcdRoot(): protobuf.Root {
+  if (!cachedRoot) {
     // A .proto file may hold one package; the text holds two, so parse each part into the same root.
     const root = new protobuf.Root();
     const [mvcc, rest] = ETCD_PROTO.split(/^package etcdserverpb;$/m) as [string, string];
     protobuf.parse(mvcc, root, { keepCase: false });
     protobuf.parse(`syntax = "proto3";\npackage etcdserverpb;\n${rest}`, root, { keepCase: false });
-    cached = protoLoader.fromJSON(root.toJSON(), LOADER_OPTIONS);
+    root.resolveAll();
+    cachedRoot = root;
   }
+  return cachedRoot;
+}
+
+/** The package definition for @grpc/grpc-js clients (tests, the benchmark), parsed once. */
+export function etcdPackageDefinition(): protoLoader.PackageDefinition {
+  cached ??= protoLoader.fromJSON(etcdRoot().toJSON(), LOADER_OPTIONS);
   return cached;
+}
+
+/** protobufjs writes Buffers under Node; anything else is wrapped without a copy. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * The services for a @grpc/grpc-js server, built straight from the protobuf types. Each peer builds them as it
+ * starts; proto-loader's package definition also encodes descriptors for reflection, which cost every peer
+ * ~50 ms of start-up that a server never uses. Messages are (de)serialised exactly as proto-loader does.
+ */
+export function etcdServiceDefinitions(): Record<string, ServiceDefinition> {
+  const services: Record<string, ServiceDefinition> = {};
+  const pkg = etcdRoot().lookup('etcdserverpb') as protobuf.Namespace;
+  for (const service of pkg.nestedArray) {
+    if (!(service instanceof protobuf.Service)) continue;
+    const def: Record<string, MethodDefinition<unknown, unknown>> = {};
+    for (const method of service.methodsArray) {
+      const request = method.resolvedRequestType!;
+      const response = method.resolvedResponseType!;
+      def[method.name] = {
+        path: `/etcdserverpb.${service.name}/${method.name}`,
+        requestStream: !!method.requestStream,
+        responseStream: !!method.responseStream,
+        requestSerialize: (value) => asBuffer(request.encode(request.fromObject(value as object)).finish()),
+        requestDeserialize: (bytes) => request.toObject(request.decode(bytes), LOADER_OPTIONS),
+        responseSerialize: (value) => asBuffer(response.encode(response.fromObject(value as object)).finish()),
+        responseDeserialize: (bytes) => response.toObject(response.decode(bytes), LOADER_OPTIONS),
+      };
+    }
+    services[service.name] = def as ServiceDefinition;
+  }
+  return services;
 }
