@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EtcdClient } from './etcd-client.ts';
-import { firstPut, freePort, freePortRange, rssOf } from './systems.ts';
+import { allEndpointsUp, firstPut, freePort, freePortRange, rssOf } from './systems.ts';
 import { prepare, runWorkload, WORKLOADS, type Workload } from './workloads.ts';
 
 const ROOT = join(__dirname, '..');
@@ -44,6 +44,7 @@ async function main(): Promise<void> {
   try {
     await firstPut(client, 20_000);
     console.log(`first put after ${Math.round(performance.now() - started)} ms`);
+    await allEndpointsUp(client);
     await prepare(client);
     for (const concurrency of concurrencies) {
       const cpu0 = cpuMicros(child.pid!);

@@ -70,6 +70,22 @@ export async function firstPut(client: EtcdClient, timeoutMs: number, endpoints?
   }
 }
 
+/** Waits until every endpoint answers (the first put may succeed while one member is still starting). */
+export async function allEndpointsUp(client: EtcdClient, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let i = 0; i < client.endpoints.length; i++) {
+    for (;;) {
+      try {
+        await client.status(i, 300);
+        break;
+      } catch (err) {
+        if (Date.now() > deadline) throw new Error(`endpoint ${client.endpoints[i]} did not answer: ${(err as Error).message}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+  }
+}
+
 async function leaderIndex(client: EtcdClient, n: number, skip = -1): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
     for (let i = 0; i < n; i++) {
@@ -100,6 +116,7 @@ export async function startRaftLab(cli: string, timing: 'etcd' | 'fast' = 'etcd'
   const client = new EtcdClient(endpoints);
   await firstPut(client, 20_000);
   const startupMs = performance.now() - started;
+  await allEndpointsUp(client);
   const ws = new WebSocket(`ws://127.0.0.1:${controlPort}`);
   await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
   let nextId = 1;
@@ -175,6 +192,7 @@ export async function startEtcd(): Promise<System> {
   const client = new EtcdClient(endpoints);
   await firstPut(client, 20_000);
   const startupMs = performance.now() - started;
+  await allEndpointsUp(client);
   return {
     name: 'etcd',
     version: `etcd ${etcdVersion()}`,

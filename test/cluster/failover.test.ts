@@ -67,19 +67,20 @@ test('pause freezes a peer and resume brings it back', async () => {
 });
 
 test('a write sent through a follower just as the leader dies is carried to the next leader, applied once', async () => {
-  const { manager, stop } = await startCluster({ requestTimeoutMs: 20_000 });
+  // A long election timeout, so that the follower surely still believes in the dead leader when the write comes.
+  const { manager, stop } = await startCluster({ timing: { heartbeatMs: 50, electionMs: 1500 }, requestTimeoutMs: 20_000 });
   try {
     const lead = await manager.waitForLeader();
     await putRetrying(manager, 'warm', 'up');
     const follower = manager.status().peers.find((p) => p.id !== lead)!;
     await manager.kill(lead);
-    // The follower still believes in the dead leader (its election timer has 300-600 ms to run), so it
-    // forwards the proposal there; the network hands it back and the follower sends it to the next leader.
+    // The follower still believes in the dead leader (its election timer has 1.5-3 s to run), so it forwards
+    // the proposal there; the network hands it back and the follower sends it to the next leader.
     const started = Date.now();
     const command = encodeRequest({ type: 'put', key: new TextEncoder().encode('carried'), value: new TextEncoder().encode('over') });
     await manager.call(follower.id, { op: 'propose', command });
     const waited = Date.now() - started;
-    assert.ok(waited < 5000, `answered in ${waited} ms, long before the 20 s request timeout`);
+    assert.ok(waited < 10_000, `answered in ${waited} ms, long before the 20 s request timeout`);
     const read = await kvGet(manager, 'carried');
     assert.equal(read.value, 'over');
     assert.equal(read.version, 1, 'applied exactly once');
