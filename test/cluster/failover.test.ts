@@ -88,3 +88,16 @@ test('a write sent through a follower just as the leader dies is carried to the 
     await stop();
   }
 });
+
+test('a cluster that starts together elects its first leader without waiting out an election timeout', async () => {
+  // With 10 s election timeouts the timers alone would take 1-10 s; the manager has a peer campaign at once.
+  const { manager, stop } = await startCluster({ timing: { heartbeatMs: 1000, electionMs: 10_000 } });
+  try {
+    const lead = await manager.waitForLeader(2500);
+    assert.ok(lead > 0);
+    await putRetrying(manager, 'first', 'write');
+    assert.equal(await getRetrying(manager, 'first'), 'write');
+  } finally {
+    await stop();
+  }
+});
