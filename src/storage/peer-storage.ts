@@ -1,6 +1,7 @@
 // One peer's durable state in its own LevelDB folder: identity, hard state, log entries and the latest
 // snapshot. Every Ready is written as one synced batch (group commit) before anything that depends on it is
-// acknowledged. The KV store is recovered from the snapshot plus the log, so it needs no records of its own.
+// acknowledged: its entries as one log segment (see codec.ts) plus the hard state. The KV store is recovered from
+// the snapshot plus the log, so it needs no records of its own.
 import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,13 +12,17 @@ import type { Entry, HardState, PersistedState, Ready, Snapshot } from '../raft/
 import {
   CorruptDataError,
   ENTRY_PREFIX,
+  SEGMENT_PREFIX,
   decodeEntry,
   decodeHardState,
+  decodeSegment,
   decodeSnapshot,
-  encodeEntry,
   encodeHardState,
+  encodeSegment,
   encodeSnapshot,
   entryKey,
+  logKeyIndex,
+  segmentKey,
 } from './codec.ts';
 
 type Db = AbstractLevel<string | Uint8Array, Uint8Array, Uint8Array>;
@@ -26,7 +31,26 @@ type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'de
 const IDENTITY_KEY = new TextEncoder().encode('m');
 const HARD_STATE_KEY = new TextEncoder().encode('h');
 const SNAPSHOT_KEY = new TextEncoder().encode('s');
-const FORMAT = 1;
+// Format 1 kept one record per log entry. Format 2 writes segments (see codec.ts) and still reads format 1
+// folders; such a folder is marked 2 in the batch that writes its first segment, because a version that reads
+// only format 1 would not see the entries in segments and silently start with a shorter log.
+const FORMAT = 2;
+const READABLE_FORMATS = [1, 2];
+
+/**
+ * One log record on disk and the entries of it that are still part of the log: first..last. A segment whose tail
+ * a later segment superseded keeps its stored bytes but its last shrinks. `single` marks a record of the layout
+ * before segments (one entry per record, key entryKey), which folders written by older versions still hold.
+ */
+interface LogRecord {
+  first: number;
+  last: number;
+  single: boolean;
+}
+
+type StoredRecord = { first: number; single: boolean; stored: Entry[] };
+
+const recordKey = (r: LogRecord) => (r.single ? entryKey(r.first) : segmentKey(r.first));
 
 /** Which cluster and peer a folder belongs to: a folder from another cluster must not be reused silently. */
 export interface PeerIdentity {
@@ -46,13 +70,15 @@ export class StorageError extends Error {
 }
 
 export class PeerStorage {
-  /** Indexes of the entries on disk (first..last), so rewrites and snapshots can delete exactly those. */
-  private firstStored = 0;
-  private lastStored = 0;
+  /** The log records on disk, by first index, their first..last ranges disjoint: rewrites, snapshots and
+   *  compactions delete exactly the records they make unnecessary. */
+  private records: LogRecord[] = [];
   /** The newest hard state given to save(), and the term and vote known to be on disk. */
   private lastHardState: HardState | undefined;
   private syncedTerm = -1;
   private syncedVote = -1;
+  /** The identity record marked with FORMAT, until it is written with a format 1 folder's first segment. */
+  private formatUpgrade: Uint8Array | undefined;
 
   private constructor(
     private readonly db: Db,
@@ -98,8 +124,8 @@ export class PeerStorage {
     } catch {
       throw new StorageError('corrupt', `data folder ${this.location} is corrupt (unreadable identity record); move it away or delete it to start this peer afresh`);
     }
-    if (stored.format !== FORMAT) {
-      throw new StorageError('foreign', `data folder ${this.location} has format ${stored.format}, this version reads ${FORMAT}`);
+    if (!READABLE_FORMATS.includes(stored.format)) {
+      throw new StorageError('foreign', `data folder ${this.location} has format ${stored.format}, this version reads ${READABLE_FORMATS.join(' and ')}`);
     }
     if (stored.clusterId !== identity.clusterId || stored.peerId !== identity.peerId) {
       throw new StorageError(
@@ -108,6 +134,7 @@ export class PeerStorage {
           'use another data folder, or delete this one to start afresh',
       );
     }
+    if (stored.format !== FORMAT) this.formatUpgrade = new TextEncoder().encode(JSON.stringify({ ...stored, format: FORMAT }));
   }
 
   private async isEmpty(): Promise<boolean> {
@@ -128,15 +155,29 @@ export class PeerStorage {
       const snapshot = snapRaw ? decodeSnapshot(snapRaw) : undefined;
       const after = snapshot?.meta.index ?? 0;
       const entries: Entry[] = [];
-      for await (const value of this.db.values({ gt: entryKey(after), lt: new Uint8Array([ENTRY_PREFIX + 1]) })) {
-        const e = decodeEntry(value);
-        const expected = (entries[entries.length - 1]?.index ?? after) + 1;
-        if (e.index !== expected) throw new CorruptDataError(`log entry ${expected} is missing`);
-        entries.push(e);
+      this.records = [];
+      // Records are replayed by first index, which on disk is also the order they were written in: a write
+      // deletes every record starting at or after its own first index. Records wholly covered by the snapshot
+      // are read too (they are few), so that the ones they supersede are known and compaction can delete them.
+      for (const { first, single, stored } of await this.readLogRecords()) {
+        const last = first + stored.length - 1;
+        let prev = this.records[this.records.length - 1];
+        while (prev !== undefined && prev.first >= first) {
+          this.records.pop(); // no write leaves this behind; a format 1 record and a segment at one index: the segment is newer
+          prev = this.records[this.records.length - 1];
+        }
+        if (prev !== undefined && first <= prev.last) {
+          // A rewritten suffix: this record supersedes the earlier one from `first` on.
+          prev.last = first - 1;
+          entries.length = Math.min(entries.length, Math.max(0, first - 1 - after));
+        } else {
+          // Leftovers below the snapshot may have gaps (a compaction of the old layout was not atomic).
+          const expected = Math.max(prev?.last ?? 0, after) + 1;
+          if (first > expected) throw new CorruptDataError(`log entry ${expected} is missing`);
+        }
+        for (const e of stored) if (e.index > after) entries.push(e);
+        this.records.push({ first, last, single });
       }
-      // Leftovers from before a compaction that was interrupted are harmless: the snapshot covers them.
-      this.firstStored = entries[0]?.index ?? 0;
-      this.lastStored = entries[entries.length - 1]?.index ?? 0;
       const commit = Math.min(Math.max(hardState.commit, after), entries[entries.length - 1]?.index ?? after);
       return { hardState: { ...hardState, commit }, snapshot, entries, applied: after };
     } catch (err) {
@@ -152,19 +193,26 @@ export class PeerStorage {
     const ops: BatchOp[] = [];
     if (rd.snapshot) {
       // An installed snapshot replaces the whole log.
-      for (let i = this.firstStored; i > 0 && i <= this.lastStored; i++) ops.push({ type: 'del', key: entryKey(i) });
+      for (const r of this.records) ops.push({ type: 'del', key: recordKey(r) });
       ops.push({ type: 'put', key: SNAPSHOT_KEY, value: encodeSnapshot(rd.snapshot) });
-      this.firstStored = 0;
-      this.lastStored = 0;
+      this.records = [];
     }
     if (rd.entries.length > 0) {
       const first = rd.entries[0]!.index;
       const last = rd.entries[rd.entries.length - 1]!.index;
-      for (const e of rd.entries) ops.push({ type: 'put', key: entryKey(e.index), value: encodeEntry(e) });
-      // A rewritten suffix: entries past the new end are no longer part of the log.
-      for (let i = last + 1; i <= this.lastStored; i++) ops.push({ type: 'del', key: entryKey(i) });
-      if (this.firstStored === 0 || first < this.firstStored) this.firstStored = first;
-      this.lastStored = last;
+      // A rewritten suffix: records from `first` on leave the log, and one straddling `first` keeps its bytes
+      // but counts only up to first - 1 (the new segment supersedes the rest; load() replays them so).
+      let prev = this.records[this.records.length - 1];
+      while (prev !== undefined && prev.first >= first) {
+        this.records.pop();
+        if (prev.single || prev.first !== first) ops.push({ type: 'del', key: recordKey(prev) }); // else overwritten
+        prev = this.records[this.records.length - 1];
+      }
+      if (prev !== undefined && prev.last >= first) prev.last = first - 1;
+      ops.push({ type: 'put', key: segmentKey(first), value: encodeSegment(rd.entries) });
+      this.records.push({ first, last, single: false });
+      if (this.formatUpgrade) ops.push({ type: 'put', key: IDENTITY_KEY, value: this.formatUpgrade });
+      this.formatUpgrade = undefined;
     }
     // Term and vote must be on disk before any vote or message that depends on them. A commit index need not
     // be (a restarted peer learns it again from the leader): a change of commit alone is not written on its
@@ -183,12 +231,41 @@ export class PeerStorage {
 
   /** Persists a snapshot the peer took, then drops the log entries it made unnecessary. */
   async saveSnapshot(snapshot: Snapshot, compactTo: number): Promise<void> {
-    await this.db.put(SNAPSHOT_KEY, encodeSnapshot(snapshot), { sync: true } as object);
-    if (this.firstStored > 0 && compactTo >= this.firstStored) {
-      await this.db.clear({ gte: entryKey(this.firstStored), lte: entryKey(compactTo) });
-      this.firstStored = compactTo + 1 > this.lastStored ? 0 : compactTo + 1;
-      if (this.firstStored === 0) this.lastStored = 0;
+    // One batch, so that a record is never gone while the snapshot that covers it is not yet on disk. Only
+    // records wholly at or below compactTo go; one straddling it stays (load() skips what the snapshot covers).
+    // The list is updated at once: a save() while this is written only touches records past compactTo.
+    const ops: BatchOp[] = [{ type: 'put', key: SNAPSHOT_KEY, value: encodeSnapshot(snapshot) }];
+    let dropped = 0;
+    while (dropped < this.records.length && this.records[dropped]!.last <= compactTo) {
+      ops.push({ type: 'del', key: recordKey(this.records[dropped]!) });
+      dropped++;
     }
+    this.records.splice(0, dropped);
+    await this.db.batch(ops, { sync: true } as object);
+  }
+
+  /** Every log record of both layouts, by first index (an old single-entry record before a segment). */
+  private async readLogRecords(): Promise<StoredRecord[]> {
+    const read = async (prefix: number, single: boolean) => {
+      const out: StoredRecord[] = [];
+      for await (const [key, value] of this.db.iterator({ gte: new Uint8Array([prefix]), lt: new Uint8Array([prefix + 1]) })) {
+        const first = logKeyIndex(key as Uint8Array);
+        const stored = single ? [decodeEntry(value)] : decodeSegment(first, value);
+        if (stored[0]!.index !== first) throw new CorruptDataError(`the log record at index ${first} holds entry ${stored[0]!.index}`);
+        out.push({ first, single, stored });
+      }
+      return out;
+    };
+    const singles = await read(ENTRY_PREFIX, true);
+    const segments = await read(SEGMENT_PREFIX, false);
+    const merged: StoredRecord[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < singles.length || j < segments.length) {
+      if (j >= segments.length || (i < singles.length && singles[i]!.first <= segments[j]!.first)) merged.push(singles[i++]!);
+      else merged.push(segments[j++]!);
+    }
+    return merged;
   }
 
   /** Approximate bytes on disk (for status and etcd's dbSize). */
