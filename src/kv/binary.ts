@@ -7,8 +7,23 @@ const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
 
 export class ByteWriter {
-  private buffer = new Uint8Array(256);
+  private buffer: Uint8Array;
   private length = 0;
+
+  constructor(initialCapacity = 256) {
+    this.buffer = new Uint8Array(Math.max(16, initialCapacity));
+  }
+
+  /** Bytes the writer can hold before it grows. */
+  get capacity(): number {
+    return this.buffer.length;
+  }
+
+  /** Forgets what was written, keeping the buffer, so one writer can encode many messages in turn. */
+  reset(): this {
+    this.length = 0;
+    return this;
+  }
 
   uvarint(value: number): this {
     if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`codec: not a non-negative safe integer: ${value}`);
@@ -51,9 +66,14 @@ export class ByteWriter {
   }
 
   int64(value: bigint): this {
-    if (BigInt.asIntN(64, value) !== value) throw new RangeError(`codec: not an int64: ${value}`);
     this.ensure(8);
-    new DataView(this.buffer.buffer, this.buffer.byteOffset + this.length, 8).setBigInt64(0, value);
+    if (value === 0n) {
+      // The common case (no lease): eight zero bytes, without a DataView.
+      this.buffer.fill(0, this.length, this.length + 8);
+    } else {
+      if (BigInt.asIntN(64, value) !== value) throw new RangeError(`codec: not an int64: ${value}`);
+      new DataView(this.buffer.buffer, this.buffer.byteOffset + this.length, 8).setBigInt64(0, value);
+    }
     this.length += 8;
     return this;
   }
@@ -113,6 +133,7 @@ export class ByteReader {
     return this.data[this.offset++]!;
   }
 
+  /** A copy, not a view: KvStateMachine.apply lets the store keep decoded keys and values as they are. */
   bytes(): Uint8Array {
     const length = this.uvarint();
     if (this.offset + length > this.data.length) throw new Error('codec: unexpected end of data');
@@ -126,10 +147,13 @@ export class ByteReader {
   }
 
   int64(): bigint {
-    if (this.offset + 8 > this.data.length) throw new Error('codec: unexpected end of data');
-    const value = new DataView(this.data.buffer, this.data.byteOffset + this.offset, 8).getBigInt64(0);
+    const at = this.offset;
+    const data = this.data;
+    if (at + 8 > data.length) throw new Error('codec: unexpected end of data');
     this.offset += 8;
-    return value;
+    // The common case (no lease): eight zero bytes, without a DataView.
+    if ((data[at]! | data[at + 1]! | data[at + 2]! | data[at + 3]! | data[at + 4]! | data[at + 5]! | data[at + 6]! | data[at + 7]!) === 0) return 0n;
+    return new DataView(data.buffer, data.byteOffset + at, 8).getBigInt64(0);
   }
 
   expectEnd(): void {

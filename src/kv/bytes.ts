@@ -21,11 +21,16 @@ export function fromUtf8(bytes: Uint8Array): string {
   return textDecoder.decode(bytes);
 }
 
+/** Longest run of bytes converted by one fromCharCode call (below engines' argument count limits). */
+const KEY_STRING_CHUNK = 8192;
+
 export function toKeyString(bytes: Uint8Array): KeyString {
-  // Chunked so that very long keys do not overflow the argument limit of fromCharCode.
+  // fromCharCode takes the bytes as its arguments: each byte 0..255 becomes one code unit of that value.
+  // `apply` reads the typed array directly (spreading it would go through its iterator).
+  if (bytes.length <= KEY_STRING_CHUNK) return String.fromCharCode.apply(null, bytes as unknown as number[]);
   let out = '';
-  for (let i = 0; i < bytes.length; i += 8192) {
-    out += String.fromCharCode(...bytes.subarray(i, i + 8192));
+  for (let i = 0; i < bytes.length; i += KEY_STRING_CHUNK) {
+    out += String.fromCharCode.apply(null, bytes.subarray(i, i + KEY_STRING_CHUNK) as unknown as number[]);
   }
   return out;
 }

@@ -109,12 +109,25 @@ const REQUEST_OPS: ReadonlyArray<readonly [string, Schema]> = [
 
 type Fields = Record<string, unknown>;
 
+/**
+ * A writer reused by encodeRequest, so that encoding allocates only the result (a fresh writer would allocate
+ * a buffer and grow it for every request). Taken while in use; not kept once it has grown past the limit.
+ */
+let spareWriter: ByteWriter | undefined;
+const SPARE_WRITER_LIMIT = 64 * 1024;
+
 export function encodeRequest(request: KvRequest): Uint8Array {
   const tag = REQUEST_TYPES.findIndex(([type]) => type === request.type);
   if (tag < 0) throw new Error(`codec: unknown request type ${String((request as { type: unknown }).type)}`);
-  const writer = new ByteWriter().byte(FORMAT_VERSION).byte(tag);
-  writeMessage(writer, REQUEST_TYPES[tag]![1], request as unknown as Fields);
-  return writer.finish();
+  const writer = spareWriter?.reset() ?? new ByteWriter(1024);
+  spareWriter = undefined;
+  try {
+    writer.byte(FORMAT_VERSION).byte(tag);
+    writeMessage(writer, REQUEST_TYPES[tag]![1], request as unknown as Fields);
+    return writer.finish();
+  } finally {
+    if (writer.capacity <= SPARE_WRITER_LIMIT) spareWriter = writer;
+  }
 }
 
 export function decodeRequest(data: Uint8Array): KvRequest {
@@ -123,63 +136,70 @@ export function decodeRequest(data: Uint8Array): KvRequest {
   if (version !== FORMAT_VERSION) throw new Error(`codec: unsupported format version ${version}`);
   const entry = REQUEST_TYPES[reader.byte()];
   if (entry === undefined) throw new Error('codec: unknown request type tag');
-  const fields = readMessage(reader, entry[1]);
+  const request: Fields = { type: entry[0] };
+  readMessage(reader, entry[1], request);
   reader.expectEnd();
-  return { type: entry[0], ...fields } as unknown as KvRequest;
+  return request as unknown as KvRequest;
 }
+
+// Schemas have fewer than 31 fields, so the presence bitmask fits the 32-bit bit operators.
 
 function writeMessage(writer: ByteWriter, schema: Schema, fields: Fields): void {
   let present = 0;
-  schema.forEach(([name], bit) => {
-    if (fields[name] !== undefined) present += 2 ** bit;
-  });
+  for (let bit = 0; bit < schema.length; bit++) {
+    if (fields[schema[bit]![0]] !== undefined) present |= 1 << bit;
+  }
   writer.uvarint(present);
-  for (const [name, kind] of schema) {
-    const value = fields[name];
-    if (value !== undefined) writeField(writer, kind, value, name);
+  for (let bit = 0; bit < schema.length; bit++) {
+    if ((present & (1 << bit)) === 0) continue;
+    const [name, kind] = schema[bit]!;
+    writeField(writer, kind, fields[name], name);
   }
 }
 
-function readMessage(reader: ByteReader, schema: Schema): Fields {
+/** Reads one message's fields into `into` (absent fields stay absent). */
+function readMessage(reader: ByteReader, schema: Schema, into: Fields = {}): Fields {
   const present = reader.uvarint();
   if (present >= 2 ** schema.length) throw new Error('codec: unknown fields present');
-  const fields: Fields = {};
-  schema.forEach(([name, kind], bit) => {
-    if (Math.floor(present / 2 ** bit) % 2 === 1) fields[name] = readField(reader, kind);
-  });
-  return fields;
+  for (let bit = 0; bit < schema.length; bit++) {
+    if ((present & (1 << bit)) === 0) continue;
+    const field = schema[bit]!;
+    into[field[0]] = readField(reader, field[1]);
+  }
+  return into;
+}
+
+function wrongType(name: string): never {
+  throw new TypeError(`codec: field ${name} has the wrong type`);
 }
 
 function writeField(writer: ByteWriter, kind: FieldKind, value: unknown, name: string): void {
-  const fail = (): never => {
-    throw new TypeError(`codec: field ${name} has the wrong type`);
-  };
   if (kind === 'bytes') {
-    if (!(value instanceof Uint8Array)) fail();
+    if (!(value instanceof Uint8Array)) wrongType(name);
     writer.bytes(value as Uint8Array);
   } else if (kind === 'int') {
-    if (typeof value !== 'number') fail();
+    if (typeof value !== 'number') wrongType(name);
     writer.int(value as number);
   } else if (kind === 'bool') {
-    if (typeof value !== 'boolean') fail();
+    if (typeof value !== 'boolean') wrongType(name);
     writer.bool(value as boolean);
   } else if (kind === 'lease') {
-    if (typeof value !== 'bigint') fail();
+    if (typeof value !== 'bigint') wrongType(name);
     writer.int64(value as bigint);
   } else if (kind === 'requestOp') {
     const op = value as Fields;
     const tag = REQUEST_OPS.findIndex(([member]) => op[member] !== undefined);
-    if (tag < 0) fail();
+    if (tag < 0) wrongType(name);
     writer.byte(tag);
     writeMessage(writer, REQUEST_OPS[tag]![1], op[REQUEST_OPS[tag]![0]] as Fields);
   } else if ('enum' in kind) {
     const index = kind.enum.indexOf(value as string);
-    if (index < 0) fail();
+    if (index < 0) wrongType(name);
     writer.byte(index);
   } else if ('message' in kind) {
     writeMessage(writer, kind.message(), value as Fields);
   } else {
-    if (!Array.isArray(value)) fail();
+    if (!Array.isArray(value)) wrongType(name);
     const items = value as unknown[];
     writer.uvarint(items.length);
     for (const item of items) writeField(writer, kind.list, item, name);

@@ -124,7 +124,8 @@ export class KvStateMachine {
 
   /** Applies a committed entry's command (an encoded request). Throws KvError for etcd errors. */
   apply(command: Uint8Array, index: number): KvResponse {
-    return this.applyRequest(decodeRequest(command), index);
+    // The decoded request's byte arrays are fresh copies that only this call holds: the store keeps them.
+    return this.applyDecoded(decodeRequest(command), index, true);
   }
 
   /**
@@ -132,12 +133,7 @@ export class KvStateMachine {
    * would answer with an error; a failed request changes nothing (the index still counts as applied).
    */
   applyRequest<R extends KvRequest>(request: R, index: number): ResponseFor<R> {
-    if (!Number.isSafeInteger(index) || index <= this.applied) {
-      throw new Error(`kv: entry ${index} is not above the applied index ${this.applied}`);
-    }
-    this.applied = index;
-    validateRequest(request, this.config.maxTxnOps);
-    return this.execute(request, index) as ResponseFor<R>;
+    return this.applyDecoded(request, index, false) as ResponseFor<R>;
   }
 
   /** Records that a non-KV entry (membership change, empty leader entry) was applied. */
@@ -145,8 +141,18 @@ export class KvStateMachine {
     if (index > this.applied) this.applied = index;
   }
 
-  private execute(request: KvRequest, index: number): KvResponse {
-    const ctx: WriteContext = { store: this.mvcc, leases: this.leaseTable };
+  /** `ownsRequestBytes`: the request's byte arrays may be kept by the store without copying. */
+  private applyDecoded(request: KvRequest, index: number, ownsRequestBytes: boolean): KvResponse {
+    if (!Number.isSafeInteger(index) || index <= this.applied) {
+      throw new Error(`kv: entry ${index} is not above the applied index ${this.applied}`);
+    }
+    this.applied = index;
+    validateRequest(request, this.config.maxTxnOps);
+    return this.execute(request, index, ownsRequestBytes);
+  }
+
+  private execute(request: KvRequest, index: number, ownsRequestBytes: boolean): KvResponse {
+    const ctx: WriteContext = { store: this.mvcc, leases: this.leaseTable, ownsRequestBytes };
     switch (request.type) {
       case 'range':
         return executeRange(this.mvcc, request);

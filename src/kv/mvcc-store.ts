@@ -1,4 +1,4 @@
-// The multi-version store: a sorted key index, each key's full write history, and the store revision.
+// The multi-version store: an ordered key index, each key's full write history, and the store revision.
 //
 // Every write of a key appends a KeyRecord; a deletion appends a tombstone (version 0) that ends the key's
 // generation. Reading "at revision R" takes, per key, the last record with modRevision <= R. The store also
@@ -7,6 +7,7 @@
 
 import { EMPTY_BYTES, fromKeyString, type KeyBounds, type KeyString } from './bytes.ts';
 import { KvError } from './errors.ts';
+import { KeyIndex } from './key-index.ts';
 import { NO_LEASE, type KeyValue, type KvEvent, type LeaseId, type Revision } from './types.ts';
 
 /** One write of one key. A tombstone (the key was deleted) has version 0 and createRevision 0. */
@@ -88,7 +89,8 @@ export class MvccStore implements MvccReadView {
   private revision: Revision = 1;
   /** -1 until the first compaction, as in etcd (so compacting at revision 0 or 1 is accepted once). */
   private compacted: Revision = -1;
-  private sortedKeys: KeyString[] = [];
+  /** Every key with surviving history, in key order. */
+  private readonly index = new KeyIndex<KeyHistory>();
   private readonly histories = new Map<KeyString, KeyHistory>();
   /** Keys written at each surviving revision, in write (sub-revision) order. */
   private readonly changes = new Map<Revision, KeyString[]>();
@@ -104,7 +106,7 @@ export class MvccStore implements MvccReadView {
 
   /** Number of keys with surviving history (live or not yet compacted tombstones). */
   get indexedKeyCount(): number {
-    return this.sortedKeys.length;
+    return this.index.size;
   }
 
   /**
@@ -136,19 +138,15 @@ export class MvccStore implements MvccReadView {
       if (record !== undefined) visit(history!, record);
       return;
     }
-    const keys = this.sortedKeys;
-    for (let i = lowerBound(keys, bounds.start); i < keys.length; i++) {
-      const key = keys[i]!;
-      if (bounds.end !== '' && key >= bounds.end) break;
-      const history = this.histories.get(key)!;
+    this.index.scan(bounds.start, bounds.end, (history) => {
       const record = history.liveAt(revision);
       if (record !== undefined) visit(history, record);
-    }
+    });
   }
 
   /** Every key with surviving history, in key order (snapshots and hashing). */
   *allHistories(): IterableIterator<KeyHistory> {
-    for (const key of this.sortedKeys) yield this.histories.get(key)!;
+    yield* this.index;
   }
 
   /**
@@ -186,19 +184,18 @@ export class MvccStore implements MvccReadView {
     if (revision <= this.compacted) throw new KvError('compacted');
     if (revision > this.revision) throw new KvError('futureRevision');
     let removedKeys = false;
-    for (const key of this.sortedKeys) {
-      const history = this.histories.get(key)!;
+    for (const history of this.index) {
       const index = history.indexAt(revision);
       if (index < 0) continue;
       const visible = history.records[index]!;
       const dropThroughVisible = isTombstone(visible) && visible.modRevision < revision;
       history.records.splice(0, dropThroughVisible ? index + 1 : index);
       if (history.records.length === 0) {
-        this.histories.delete(key);
+        this.histories.delete(history.key);
         removedKeys = true;
       }
     }
-    if (removedKeys) this.sortedKeys = this.sortedKeys.filter((key) => this.histories.has(key));
+    if (removedKeys) this.index.retain((history) => history.records.length > 0);
     for (const changed of [...this.changes.keys()]) {
       if (changed < revision) this.changes.delete(changed);
     }
@@ -207,26 +204,29 @@ export class MvccStore implements MvccReadView {
 
   // ---- used by WriteTxn and snapshot restore -------------------------------------------------------
 
-  /** Appends a record to a key's history, creating the key in the index if needed. */
-  appendRecord(key: KeyString, record: KeyRecord): KeyHistory {
-    let history = this.histories.get(key);
+  /**
+   * Appends a record to a key's history, creating the key in the index if needed. `keyBytes`, when given,
+   * are the key's bytes (equal to `key`) and become the store's: the caller must not change them later.
+   */
+  appendRecord(key: KeyString, record: KeyRecord, keyBytes?: Uint8Array): KeyHistory {
+    return this.appendTo(this.histories.get(key), key, record, keyBytes);
+  }
+
+  /** `appendRecord` for a caller that has already looked the key up: `history` must be `history(key)`. */
+  appendTo(history: KeyHistory | undefined, key: KeyString, record: KeyRecord, keyBytes?: Uint8Array): KeyHistory {
     if (history === undefined) {
-      history = new KeyHistory(key, fromKeyString(key));
+      history = new KeyHistory(key, keyBytes ?? fromKeyString(key));
       this.histories.set(key, history);
-      const at = lowerBound(this.sortedKeys, key);
-      this.sortedKeys.splice(at, 0, key);
+      this.index.insert(history);
     }
-    const latest = history.latest();
-    if (latest !== undefined && latest.modRevision >= record.modRevision) {
+    const records = history.records;
+    if (records.length > 0 && records[records.length - 1]!.modRevision >= record.modRevision) {
       throw new Error('mvcc: a key was written twice in one revision');
     }
-    history.records.push(record);
-    let changed = this.changes.get(record.modRevision);
-    if (changed === undefined) {
-      changed = [];
-      this.changes.set(record.modRevision, changed);
-    }
-    changed.push(key);
+    records.push(record);
+    const changed = this.changes.get(record.modRevision);
+    if (changed === undefined) this.changes.set(record.modRevision, [key]);
+    else changed.push(key);
     return history;
   }
 
@@ -274,10 +274,17 @@ export class WriteTxn {
     return this.written.length > 0;
   }
 
-  /** Writes a key; returns its previous live value. The key must not have been written in this txn. */
-  put(key: KeyString, value: Uint8Array, lease: LeaseId): { prev: KeyValue | undefined; kv: KeyValue } {
+  /**
+   * Writes a key; returns its previous live value (the event's prevKv). The key must not have been written in
+   * this txn. `keyBytes`, when given, are the key's bytes and become the store's if the key is new.
+   */
+  put(key: KeyString, value: Uint8Array, lease: LeaseId, keyBytes?: Uint8Array): KeyValue | undefined {
+    return this.putTo(this.store.history(key), key, value, lease, keyBytes);
+  }
+
+  /** `put` for a caller that has already looked the key up: `history` must be the store's `history(key)`. */
+  putTo(history: KeyHistory | undefined, key: KeyString, value: Uint8Array, lease: LeaseId, keyBytes?: Uint8Array): KeyValue | undefined {
     this.assertOpen();
-    const history = this.store.history(key);
     const before = history?.latest();
     const prevLive = before !== undefined && !isTombstone(before) ? before : undefined;
     const record: KeyRecord = {
@@ -288,11 +295,10 @@ export class WriteTxn {
       value,
       lease,
     };
-    const written = this.store.appendRecord(key, record);
+    const written = this.store.appendTo(history, key, record, keyBytes);
     const prev = prevLive ? written.toKeyValue(prevLive) : undefined;
-    const event = makeEvent(written, record, prev);
-    this.written.push(event);
-    return { prev, kv: event.kv };
+    this.written.push(makeEvent(written, record, prev));
+    return prev;
   }
 
   /** Deletes every key in bounds that is live now; returns their values as they were. */
@@ -312,7 +318,7 @@ export class WriteTxn {
         value: EMPTY_BYTES,
         lease: NO_LEASE,
       };
-      this.store.appendRecord(history.key, tombstone);
+      this.store.appendTo(history, history.key, tombstone);
       this.written.push(makeEvent(history, tombstone, prev));
       deleted.push(prev);
     }
@@ -339,16 +345,4 @@ function makeEvent(history: KeyHistory, record: KeyRecord, prevKv: KeyValue | un
   const event: KvEvent = { type: isTombstone(record) ? 'DELETE' : 'PUT', kv };
   if (prevKv !== undefined) event.prevKv = prevKv;
   return event;
-}
-
-/** First index whose key is >= key. */
-function lowerBound(keys: readonly KeyString[], key: KeyString): number {
-  let lo = 0;
-  let hi = keys.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (keys[mid]! < key) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

@@ -7,7 +7,7 @@
 import { ByteReader, ByteWriter } from './binary.ts';
 import { digest64 } from './hash.ts';
 import { LeaseTable } from './lease.ts';
-import { isTombstone, MvccStore, type KeyRecord } from './mvcc-store.ts';
+import { isTombstone, MvccStore, type KeyHistory, type KeyRecord } from './mvcc-store.ts';
 import { toKeyString } from './bytes.ts';
 import { NO_LEASE } from './types.ts';
 
@@ -41,8 +41,10 @@ export function decodeSnapshot(data: Uint8Array, minLeaseTtlSeconds: number): Re
   const compacted = reader.int();
   const keyCount = reader.uvarint();
   for (let k = 0; k < keyCount; k++) {
-    const key = toKeyString(reader.bytes());
+    const keyBytes = reader.bytes(); // a fresh copy: the store keeps it
+    const key = toKeyString(keyBytes);
     const recordCount = reader.uvarint();
+    let history: KeyHistory | undefined;
     for (let r = 0; r < recordCount; r++) {
       const record: KeyRecord = {
         modRevision: reader.uvarint(),
@@ -52,7 +54,8 @@ export function decodeSnapshot(data: Uint8Array, minLeaseTtlSeconds: number): Re
         value: reader.bytes(),
         lease: reader.int64(),
       };
-      store.appendRecord(key, record);
+      // The first record looks the key up (a corrupt snapshot could repeat a key); the rest reuse its history.
+      history = history === undefined ? store.appendRecord(key, record, keyBytes) : store.appendTo(history, key, record);
     }
   }
   store.restoreRevisions(current, compacted);

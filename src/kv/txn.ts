@@ -29,6 +29,11 @@ import {
 export interface WriteContext {
   store: MvccStore;
   leases: LeaseTable;
+  /**
+   * The request's byte arrays were decoded for this apply and nothing else holds them, so the store may keep
+   * them as they are instead of copying (true when applying an encoded log entry).
+   */
+  ownsRequestBytes?: boolean;
 }
 
 export interface WriteOutcome<R> {
@@ -44,14 +49,16 @@ export function applyPut(ctx: WriteContext, request: PutRequest): WriteOutcome<P
   const txn = ctx.store.beginWrite();
   const response = putInTxn(ctx, txn, request);
   const events = finishWrite(ctx, txn);
-  return { response: { ...response, header: { revision: ctx.store.currentRevision } }, events };
+  response.header.revision = ctx.store.currentRevision;
+  return { response, events };
 }
 
 export function applyDeleteRange(ctx: WriteContext, request: DeleteRangeRequest): WriteOutcome<DeleteRangeResponse> {
   const txn = ctx.store.beginWrite();
   const response = deleteInTxn(txn, request);
   const events = finishWrite(ctx, txn);
-  return { response: { ...response, header: { revision: ctx.store.currentRevision } }, events };
+  response.header.revision = ctx.store.currentRevision;
+  return { response, events };
 }
 
 export function applyTxn(ctx: WriteContext, request: TxnRequest): WriteOutcome<TxnResponse> {
@@ -70,9 +77,12 @@ export function applyTxn(ctx: WriteContext, request: TxnRequest): WriteOutcome<T
 function finishWrite(ctx: WriteContext, txn: WriteTxn): KvEvent[] {
   const events = txn.end();
   for (const event of events) {
+    const prevLease = event.prevKv === undefined ? NO_LEASE : event.prevKv.lease;
+    const lease = event.type === 'PUT' ? event.kv.lease : NO_LEASE;
+    if (prevLease === NO_LEASE && lease === NO_LEASE) continue;
     const key = toKeyString(event.kv.key);
-    if (event.prevKv !== undefined && event.prevKv.lease !== NO_LEASE) ctx.leases.detach(event.prevKv.lease, key);
-    if (event.type === 'PUT' && event.kv.lease !== NO_LEASE) ctx.leases.attach(event.kv.lease, key);
+    if (prevLease !== NO_LEASE) ctx.leases.detach(prevLease, key);
+    if (lease !== NO_LEASE) ctx.leases.attach(lease, key);
   }
   return events;
 }
@@ -195,12 +205,18 @@ function executePlan(ctx: WriteContext, txn: WriteTxn, plan: TxnPlan): TxnRespon
 
 function putInTxn(ctx: WriteContext, txn: WriteTxn, request: PutRequest): PutResponse {
   const key = toKeyString(request.key);
-  const previous = ctx.store.liveAt(key, txn.readRevision);
-  const value = request.ignoreValue ? previous!.value : (request.value ?? EMPTY_BYTES).slice();
+  const history = ctx.store.history(key);
+  const previous = history?.liveAt(txn.readRevision);
+  const owned = ctx.ownsRequestBytes === true;
+  let value: Uint8Array;
+  if (request.ignoreValue) value = previous!.value;
+  else if (request.value === undefined) value = EMPTY_BYTES;
+  else value = owned ? request.value : request.value.slice();
   const lease = request.ignoreLease ? previous!.lease : (request.lease ?? NO_LEASE);
-  txn.put(key, value, lease);
+  // The key was not written earlier in this txn (validateRequest), so putTo's prevKv is `previous`.
+  const prevKv = txn.putTo(history, key, value, lease, owned ? request.key : undefined);
   const response: PutResponse = { header: { revision: txn.revision } };
-  if (request.prevKv && previous !== undefined) response.prevKv = previous;
+  if (request.prevKv && prevKv !== undefined) response.prevKv = prevKv;
   return response;
 }
 

@@ -128,6 +128,7 @@ export class WatchHub {
 
   /** Called by the state machine after each applied write revision, with all of its events. */
   notify(revision: Revision, events: readonly KvEvent[]): void {
+    if (this.watchers.size === 0) return;
     for (const watcher of [...this.watchers.values()]) {
       if (!this.watchers.has(watcher.id)) continue; // canceled by an earlier sink
       if (watcher.nextRevision > revision) continue; // starts later

@@ -32,6 +32,7 @@ const requests: Array<[string, KvRequest]> = [
   ['put, minimal', { type: 'put', key: binaryKey }],
   ['put, every field', { type: 'put', key: allBytes, value: allBytes, lease: 4111120269763709480n, prevKv: true, ignoreValue: false, ignoreLease: false }],
   ['put, empty value', { type: 'put', key: utf8('k'), value: new Uint8Array(0) }],
+  ['txn putting with lease 0 and -1', { type: 'txn', success: [{ requestPut: { key: utf8('a'), lease: 0n } }, { requestPut: { key: utf8('b'), lease: -1n } }] }],
   ['deleteRange', { type: 'deleteRange', key: binaryKey, rangeEnd: utf8('z'), prevKv: true }],
   [
     'txn with every compare target and nested ops',
@@ -79,6 +80,19 @@ describe('request codec', () => {
     const a = encodeRequest({ type: 'put', key: utf8('k'), value: utf8('v'), lease: 5n });
     const b = encodeRequest({ lease: 5n, value: utf8('v'), key: utf8('k'), type: 'put' });
     assert.deepEqual(a, b);
+  });
+
+  it('returns independent bytes for each request (the encoder reuses its buffer, never its result)', () => {
+    const first = encodeRequest({ type: 'put', key: utf8('first'), value: utf8('one') });
+    const copy = first.slice();
+    const big = encodeRequest({ type: 'put', key: utf8('big'), value: new Uint8Array(100_000).fill(7) });
+    assert.throws(() => encodeRequest({ type: 'put', key: 'text' as unknown as Uint8Array }), /wrong type/);
+    const second = encodeRequest({ type: 'put', key: utf8('second'), value: utf8('two') });
+    assert.deepEqual(first, copy);
+    assert.equal(first.buffer.byteLength, first.length, 'no shared buffer behind the result');
+    assert.equal(big.length > 100_000, true);
+    assert.deepEqual(decodeRequest(big), { type: 'put', key: utf8('big'), value: new Uint8Array(100_000).fill(7) });
+    assert.deepEqual(decodeRequest(second), { type: 'put', key: utf8('second'), value: utf8('two') });
   });
 
   it('rejects truncated data, an unknown version or type, and trailing bytes', () => {
