@@ -90,6 +90,7 @@ export class PeerRuntime {
   private stopped = false;
   private paused = false;
   private inbox: Message[] = [];
+  private queuedProposals: Entry[] = [];
   private nextSeq = 1;
   private readonly proposals = new Map<number, Waiter<unknown>>();
   private readonly confWaiters: { change: ConfChange; waiter: Waiter<void> }[] = [];
@@ -232,18 +233,29 @@ export class PeerRuntime {
     return new Promise((resolve, reject) => {
       if (this.stopped) return reject(new PeerCallError('etcdserver: server stopped', 'UNAVAILABLE'));
       const seq = this.nextSeq++;
-      try {
-        this.node.propose(encodeEnvelope(this.id, seq, command));
-      } catch (err) {
-        return reject(fromRaftError(err));
-      }
       const timer = setTimeout(() => {
         this.proposals.delete(seq);
         reject(TIMED_OUT());
       }, this.opts.requestTimeoutMs);
       this.proposals.set(seq, { resolve, reject, timer, startedAt: performance.now() });
+      this.queuedProposals.push({ term: 0, index: 0, type: 'normal', data: encodeEnvelope(this.id, seq, command) });
       this.schedule();
     });
+  }
+
+  /**
+   * Proposals that arrived since the last Ready go to Raft as one batch: one append message per follower (and
+   * one forward to the leader) for all of them, instead of one each.
+   */
+  private flushProposals(): void {
+    if (this.queuedProposals.length === 0) return;
+    const batch = this.queuedProposals;
+    this.queuedProposals = [];
+    try {
+      this.node.proposeEntries(batch);
+    } catch (err) {
+      this.failProposals(batch, fromRaftError(err));
+    }
   }
 
   /** Serves a read: linearizable ones wait for a ReadIndex round and for this peer to apply up to it. */
@@ -371,7 +383,9 @@ export class PeerRuntime {
     this.processing = true;
     this.idle = new Promise((r) => (this.idleResolve = r));
     try {
-      while (!this.stopped && !this.paused && this.node.hasReady()) {
+      while (!this.stopped && !this.paused) {
+        this.flushProposals();
+        if (!this.node.hasReady()) break;
         const rd = this.node.ready();
         await this.handleReady(rd);
       }
