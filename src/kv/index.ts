@@ -10,6 +10,6 @@ export { applyPut, applyDeleteRange, applyTxn, evaluateCompare } from './txn.ts'
 export { LeaseTable, compareLeaseIds, type Lease } from './lease.ts';
 export { Lessor, type LessorOptions, type LeaseTtlSource } from './lessor.ts';
 export { WatchHub, type WatchBatch, type WatchCreateOptions, type WatchFilter, type WatchSink, type WatchHistory } from './watch-hub.ts';
-export { encodeSnapshot, decodeSnapshot, hashState } from './snapshot.ts';
+export { encodeSnapshot, decodeSnapshot, hashState, SnapshotEncoder } from './snapshot.ts';
 export { digest64 } from './hash.ts';
 export { KvStateMachine, type KvStateMachineOptions } from './kv-state-machine.ts';

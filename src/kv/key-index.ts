@@ -69,6 +69,14 @@ export class KeyIndex<T extends Keyed> {
     for (const chunk of this.chunks) yield* chunk;
   }
 
+  /** Every item in key order, as a new array. */
+  toArray(): T[] {
+    const all = new Array<T>(this.count);
+    let at = 0;
+    for (const chunk of this.chunks) for (const item of chunk) all[at++] = item;
+    return all;
+  }
+
   /** Keeps only the items for which `keep` is true (the order of the rest is unchanged). */
   retain(keep: (item: T) => boolean): void {
     const kept: T[] = [];

@@ -18,7 +18,7 @@ import { LeaseTable } from './lease.ts';
 import { Lessor, type LeaseTtlSource, type LessorOptions } from './lessor.ts';
 import { MvccStore } from './mvcc-store.ts';
 import { executeRange } from './range.ts';
-import { decodeSnapshot, encodeSnapshot, hashState } from './snapshot.ts';
+import { decodeSnapshot, encodeSnapshot, hashState, SnapshotEncoder } from './snapshot.ts';
 import { applyDeleteRange, applyPut, applyTxn, type WriteContext } from './txn.ts';
 import {
   DEFAULT_KV_CONFIG,
@@ -252,6 +252,14 @@ export class KvStateMachine {
 
   snapshot(): Uint8Array {
     return encodeSnapshot({ appliedIndex: this.applied, store: this.mvcc, leases: this.leaseTable });
+  }
+
+  /**
+   * Starts encoding the snapshot of the state as it is now, a few keys per `step()`, while entries keep being
+   * applied: the finished bytes equal what `snapshot()` returns now. Cancel it before a `restore()`.
+   */
+  startSnapshot(): SnapshotEncoder {
+    return new SnapshotEncoder({ appliedIndex: this.applied, store: this.mvcc, leases: this.leaseTable });
   }
 
   /** Replaces the state with a snapshot's; live watches catch up from its history (or are canceled). */

@@ -85,6 +85,9 @@ export interface MvccReadView {
   scan(bounds: KeyBounds, revision: Revision, visit: (history: KeyHistory, record: KeyRecord) => void): void;
 }
 
+/** See MvccStore.observeCompaction: `removed` are the key's oldest records, oldest first. */
+export type CompactionObserver = (history: KeyHistory, removed: readonly KeyRecord[]) => void;
+
 export class MvccStore implements MvccReadView {
   private revision: Revision = 1;
   /** -1 until the first compaction, as in etcd (so compacting at revision 0 or 1 is accepted once). */
@@ -95,6 +98,8 @@ export class MvccStore implements MvccReadView {
   /** Keys written at each surviving revision, in write (sub-revision) order. */
   private readonly changes = new Map<Revision, KeyString[]>();
   private openTxn = false;
+  /** Told about the records a compaction removes (a snapshot encoding in progress still needs them). */
+  private readonly compactionObservers = new Set<CompactionObserver>();
 
   get currentRevision(): Revision {
     return this.revision;
@@ -149,6 +154,21 @@ export class MvccStore implements MvccReadView {
     yield* this.index;
   }
 
+  /** The same as `allHistories()`, as a new array (a snapshot encoding's fixed list of keys). */
+  historiesInOrder(): KeyHistory[] {
+    return this.index.toArray();
+  }
+
+  /**
+   * Calls `observer` with each key's records that a compaction removes, before it forgets them, until the
+   * returned function is called. Reads do not see the difference: this is for a snapshot encoding that is
+   * still writing the state as it was before the compaction.
+   */
+  observeCompaction(observer: CompactionObserver): () => void {
+    this.compactionObservers.add(observer);
+    return () => this.compactionObservers.delete(observer);
+  }
+
   /**
    * The events of one revision, in write order, rebuilt from history (watch replay). prevKv is the key's
    * value at revision - 1 when it existed and survived compaction.
@@ -189,7 +209,10 @@ export class MvccStore implements MvccReadView {
       if (index < 0) continue;
       const visible = history.records[index]!;
       const dropThroughVisible = isTombstone(visible) && visible.modRevision < revision;
-      history.records.splice(0, dropThroughVisible ? index + 1 : index);
+      const removed = history.records.splice(0, dropThroughVisible ? index + 1 : index);
+      if (removed.length > 0 && this.compactionObservers.size > 0) {
+        for (const observer of this.compactionObservers) observer(history, removed);
+      }
       if (history.records.length === 0) {
         this.histories.delete(history.key);
         removedKeys = true;

@@ -9,7 +9,7 @@ import { digest64 } from './hash.ts';
 import { LeaseTable } from './lease.ts';
 import { isTombstone, MvccStore, type KeyHistory, type KeyRecord } from './mvcc-store.ts';
 import { toKeyString } from './bytes.ts';
-import { NO_LEASE } from './types.ts';
+import { NO_LEASE, type LeaseId, type Revision } from './types.ts';
 
 const MAGIC = [0x52, 0x4c, 0x4b, 0x56]; // "RLKV"
 const SNAPSHOT_VERSION = 1;
@@ -83,19 +83,116 @@ export function hashState(store: MvccStore, leases: LeaseTable): string {
 function writeBody(writer: ByteWriter, store: MvccStore, leases: LeaseTable): void {
   writer.int(store.currentRevision).int(store.compactRevision);
   writer.uvarint(store.indexedKeyCount);
-  for (const history of store.allHistories()) {
-    writer.bytes(history.keyBytes).uvarint(history.records.length);
-    for (const record of history.records) {
-      writer
-        .uvarint(record.modRevision)
-        .uvarint(record.sub)
-        .uvarint(record.createRevision)
-        .uvarint(record.version)
-        .bytes(record.value)
-        .int64(record.lease);
-    }
-  }
+  for (const history of store.allHistories()) writeKey(writer, history.keyBytes, history.records, history.records.length);
   const ids = leases.ids();
   writer.uvarint(ids.length);
   for (const id of ids) writer.int64(id).uvarint(leases.ttlOf(id)!);
+}
+
+/** One key: its bytes and its first `count` records. */
+function writeKey(writer: ByteWriter, keyBytes: Uint8Array, records: readonly KeyRecord[], count: number): void {
+  writer.bytes(keyBytes).uvarint(count);
+  for (let i = 0; i < count; i++) {
+    const record = records[i]!;
+    writer
+      .uvarint(record.modRevision)
+      .uvarint(record.sub)
+      .uvarint(record.createRevision)
+      .uvarint(record.version)
+      .bytes(record.value)
+      .int64(record.lease);
+  }
+}
+
+/**
+ * Encodes the snapshot of the state as it is when the encoder is created, a few keys at a time, while the
+ * state keeps changing: the bytes are exactly `encodeSnapshot`'s at that moment.
+ *
+ * At the start it fixes the applied index, the store revision R, the compaction point, the list of keys
+ * (in key order) and the lease table (ids and TTLs). Writes after the start only append records above R to
+ * histories (a deletion appends a tombstone), so each key is written with its records at or below R; keys
+ * created later are not in the list. A compaction after the start removes old records in place: the store
+ * hands them to the encoder first (observeCompaction), which puts them back in front when it writes the key.
+ * A restore swaps the store for a new one and leaves this one unchanged, but the caller should discard the
+ * encoding then anyway (its index is older than the restored state's). Call `cancel()` to stop early.
+ */
+export class SnapshotEncoder {
+  readonly appliedIndex: number;
+  readonly revision: Revision;
+  private readonly writer = new ByteWriter(64 * 1024);
+  private readonly histories: KeyHistory[];
+  private readonly leases: { id: LeaseId; ttl: number }[];
+  /** Records a compaction removed from a key after the start, oldest first. */
+  private readonly removed = new Map<KeyHistory, KeyRecord[]>();
+  private stopObserving: (() => void) | undefined;
+  private next = 0;
+  private bytes: Uint8Array | undefined;
+
+  constructor(state: ReplicatedState) {
+    const { store, leases } = state;
+    this.appliedIndex = state.appliedIndex;
+    this.revision = store.currentRevision;
+    this.histories = store.historiesInOrder();
+    this.leases = leases.ids().map((id) => ({ id, ttl: leases.ttlOf(id)! }));
+    for (const byte of MAGIC) this.writer.byte(byte);
+    this.writer.byte(SNAPSHOT_VERSION).uvarint(state.appliedIndex);
+    this.writer.int(store.currentRevision).int(store.compactRevision).uvarint(this.histories.length);
+    this.stopObserving = store.observeCompaction((history, records) => {
+      const earlier = this.removed.get(history);
+      this.removed.set(history, earlier === undefined ? records.slice() : earlier.concat(records));
+    });
+  }
+
+  get done(): boolean {
+    return this.bytes !== undefined;
+  }
+
+  /** Encodes up to `maxKeys` more keys; returns true when the snapshot is complete (see `result()`). */
+  step(maxKeys: number): boolean {
+    if (this.bytes !== undefined) return true;
+    if (this.stopObserving === undefined) throw new Error('snapshot: the encoding was canceled');
+    const writer = this.writer;
+    const histories = this.histories;
+    const end = Math.min(histories.length, this.next + maxKeys);
+    const revision = this.revision;
+    for (let k = this.next; k < end; k++) {
+      const history = histories[k]!;
+      const removed = this.removed.get(history);
+      const records = removed === undefined ? history.records : removed.concat(history.records);
+      writeKey(writer, history.keyBytes, records, countAtOrBelow(records, revision));
+      histories[k] = undefined!; // written: let it go
+      if (removed !== undefined) this.removed.delete(history);
+    }
+    this.next = end;
+    if (end < histories.length) return false;
+    writer.uvarint(this.leases.length);
+    for (const { id, ttl } of this.leases) writer.int64(id).uvarint(ttl);
+    this.bytes = writer.finish();
+    this.release();
+    return true;
+  }
+
+  /** The snapshot bytes, once `step` returned true. */
+  result(): Uint8Array {
+    if (this.bytes === undefined) throw new Error('snapshot: the encoding is not finished');
+    return this.bytes;
+  }
+
+  /** Stops the encoding and lets go of the store. */
+  cancel(): void {
+    this.release();
+  }
+
+  private release(): void {
+    this.stopObserving?.();
+    this.stopObserving = undefined;
+    this.removed.clear();
+  }
+}
+
+/** How many of the records (ascending modRevision) are at or below the revision. */
+function countAtOrBelow(records: readonly KeyRecord[], revision: Revision): number {
+  let n = records.length;
+  while (n > 0 && records[n - 1]!.modRevision > revision) n--;
+  return n;
 }
