@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   const port = await freePortRange(3);
   const controlPort = await freePort();
   const endpoints = [0, 1, 2].map((i) => `127.0.0.1:${port + i}`);
-  const flags = profile ? ['--cpu-prof', '--cpu-prof-dir', join(ROOT, 'bench', 'profiles')] : [];
+  const flags = profile ? ['--cpu-prof', '--cpu-prof-dir', join(ROOT, 'bench', 'profiles')] : process.argv.includes('--heap-prof') ? ['--heap-prof', '--heap-prof-dir', join(ROOT, 'bench', 'profiles')] : [];
   const started = performance.now();
   const child = spawn(process.execPath, [...flags, join(ROOT, 'dist', 'cli.js'), 'up', '--data-dir', dir, '--port', String(port), '--control-port', String(controlPort)], {
     stdio: ['ignore', 'ignore', 'inherit'],
