@@ -249,10 +249,27 @@ export class RaftNode {
    */
   createSnapshot(data: Uint8Array, keepEntries = 0): Snapshot {
     if (this.outstanding || this.log.pendingSnapshot) throw new Error('createSnapshot() must be called after advance()');
-    const index = this.applied;
+    return this.recordSnapshot(this.applied, this.confState(), data, keepEntries);
+  }
+
+  /**
+   * Records a snapshot the caller took earlier, when its applied index was `index` and the membership was
+   * `confState` (what confState() returned then), and drops the log before it as createSnapshot() does.
+   * For a state machine that encodes its snapshot while it keeps applying entries. Returns undefined, and
+   * changes nothing, when the log already holds a snapshot at or after `index` (one received from the leader
+   * meanwhile, possibly not yet persisted): the caller discards its snapshot then.
+   */
+  createSnapshotAt(index: number, confState: ConfState, data: Uint8Array, keepEntries = 0): Snapshot | undefined {
+    if (this.outstanding) throw new Error('createSnapshotAt() must be called after advance()');
+    if (!Number.isSafeInteger(index) || index > this.applied) throw new Error(`cannot snapshot at ${index}: not applied (applied ${this.applied})`);
+    if (this.log.pendingSnapshot || index <= (this.log.snapshot?.meta.index ?? 0)) return undefined;
+    return this.recordSnapshot(index, { voters: [...confState.voters], learners: [...confState.learners] }, data, keepEntries);
+  }
+
+  private recordSnapshot(index: number, confState: ConfState, data: Uint8Array, keepEntries: number): Snapshot {
     const term = this.log.term(index);
     if (term === undefined) throw new Error(`cannot snapshot at ${index}: not in the log`);
-    const snapshot: Snapshot = { meta: { index, term, confState: this.confState() }, data };
+    const snapshot: Snapshot = { meta: { index, term, confState }, data };
     this.log.compact(snapshot, Math.max(index - keepEntries, this.log.firstIndex() - 1));
     return snapshot;
   }

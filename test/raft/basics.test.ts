@@ -188,3 +188,59 @@ test('a peer far behind catches up from a snapshot', () => {
   assert.equal(p.node.status().applied, leader.node.status().applied);
   assert.equal(p.disk.snapshot?.meta.index, leader.node.status().snapshotIndex);
 });
+
+test('a snapshot taken at an earlier index keeps the membership of that index and catches a peer up', () => {
+  const net = new Net([1, 2, 3]);
+  net.tick(30);
+  const leader = net.leader()!;
+  const lagger = [...net.peers.keys()].find((id) => id !== leader.node.id)!;
+  net.down.add(lagger);
+  for (let i = 0; i < 20; i++) leader.node.propose(bytes(`v${i}`));
+  net.settle();
+  // The state machine starts encoding here...
+  const at = leader.node.appliedIndex();
+  const confAt = leader.node.confState();
+  const termAt = leader.node.term(at);
+  // ...and keeps applying meanwhile, including a membership change.
+  net.add(4);
+  leader.node.proposeConfChange({ type: 'addLearner', nodeId: 4 });
+  net.tick(3);
+  for (let i = 20; i < 30; i++) leader.node.propose(bytes(`v${i}`));
+  net.settle();
+  assert.deepEqual(leader.node.confState().learners, [4]);
+  assert.ok(leader.node.appliedIndex() > at + 10);
+  assert.throws(() => leader.node.createSnapshotAt(leader.node.appliedIndex() + 1, confAt, bytes('future')));
+  const snap = leader.node.createSnapshotAt(at, confAt, bytes(`state-at-${at}`), 0)!;
+  assert.deepEqual(snap.meta, { index: at, term: termAt, confState: { voters: [1, 2, 3], learners: [] } });
+  const st = leader.node.status();
+  assert.equal(st.snapshotIndex, at);
+  assert.equal(st.firstIndex, at + 1);
+  assert.deepEqual(st.confState.learners, [4], 'the live membership is unchanged');
+  // Not again at or below the recorded snapshot.
+  assert.equal(leader.node.createSnapshotAt(at, confAt, bytes('again')), undefined);
+  assert.equal(leader.node.createSnapshotAt(at - 1, confAt, bytes('older')), undefined);
+  assert.equal(leader.node.status().snapshotIndex, at);
+  // The lagging peer installs it, then applies the entries after it (the membership change among them).
+  net.down.delete(lagger);
+  net.tick(5);
+  const p = net.peers.get(lagger)!;
+  assert.equal(p.disk.snapshot?.meta.index, at);
+  assert.deepEqual(p.disk.snapshot?.meta.confState, { voters: [1, 2, 3], learners: [] });
+  assert.equal(p.node.status().applied, leader.node.status().applied);
+  assert.deepEqual(p.node.status().confState.learners, [4]);
+  assert.deepEqual(p.applied.map(text).slice(-10), Array.from({ length: 10 }, (_, i) => `v${20 + i}`));
+  // A snapshot the peer had started before the leader's arrived is refused.
+  assert.equal(p.node.createSnapshotAt(at - 5, confAt, bytes('stale')), undefined);
+});
+
+test('createSnapshotAt at the applied index is createSnapshot', () => {
+  const net = new Net([1, 2, 3]);
+  net.tick(30);
+  const leader = net.leader()!;
+  for (let i = 0; i < 10; i++) leader.node.propose(bytes(`v${i}`));
+  net.settle();
+  const at = leader.node.appliedIndex();
+  const snap = leader.node.createSnapshotAt(at, leader.node.confState(), bytes('s'), 3)!;
+  assert.equal(snap.meta.index, at);
+  assert.equal(leader.node.status().firstIndex, at - 2);
+});
