@@ -5,11 +5,10 @@ import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import { randomBytes } from 'node:crypto';
 import type { ConfChange, NodeId } from '../raft/types.ts';
 import { TIMING_PRESETS, type ForwardCall, type FromPeer, type PeerCall, type PeerInit, type PeerStatus, type Timing, type ToPeer } from '../node/protocol.ts';
-import { decodeMessages } from '../node/message-codec.ts';
 import { SimulatedNetwork } from './network.ts';
 import { quorumView, type ClusterEvent, type ClusterEventType, type ClusterStatus, type PeerState, type PeerView } from './status.ts';
 import { LatencyWindow } from './latency-window.ts';
@@ -87,7 +86,7 @@ export class ClusterManager extends EventEmitter {
     super();
     this.timing = timing;
     this.clientPortBase = opts.clientPortBase;
-    this.network = new SimulatedNetwork((to, batch) => this.deliver(to, batch));
+    this.network = new SimulatedNetwork();
   }
 
   /** Starts a cluster: a fresh one, or the one whose folder `dataDir` already holds. */
@@ -184,6 +183,7 @@ export class ClusterManager extends EventEmitter {
     };
     const worker = spawnWorker(init);
     handle.worker = worker;
+    this.connectLinks(member.id, worker);
     this.statusDirty = true;
     return new Promise((resolve, reject) => {
       let started = false;
@@ -213,6 +213,7 @@ export class ClusterManager extends EventEmitter {
         for (const call of handle.calls.values()) call.reject(new ClusterError(`${member.name} is down`, 'UNAVAILABLE'));
         handle.calls.clear();
         if (handle.worker === worker) {
+          this.disconnectLinks(member.id);
           handle.worker = undefined;
           if (handle.state !== 'removed') handle.state = 'down';
           this.statusDirty = true;
@@ -224,9 +225,6 @@ export class ClusterManager extends EventEmitter {
 
   private onPeerMessage(handle: PeerHandle, msg: FromPeer): void {
     switch (msg.t) {
-      case 'raft':
-        this.network.route(handle.member.id, msg.batches);
-        return;
       case 'result': {
         const call = handle.calls.get(msg.id);
         if (!call) return;
@@ -276,6 +274,7 @@ export class ClusterManager extends EventEmitter {
     const prev = handle.status;
     handle.status = next;
     for (const ms of next.latencySamples ?? []) this.latency.add(ms);
+    if (next.linkCounts) this.network.report(handle.member.id, next.linkCounts);
     this.statusDirty = true;
     const id = handle.member.id;
     const name = handle.member.name;
@@ -289,19 +288,31 @@ export class ClusterManager extends EventEmitter {
     }
   }
 
-  private deliver(to: NodeId, batch: ArrayBuffer): void {
-    const handle = this.peers.get(to);
-    if (handle?.worker && (handle.state === 'up' || handle.state === 'paused')) {
-      handle.worker.postMessage({ t: 'raft', batch }, [batch]);
-      return;
+  /**
+   * Gives a starting peer a direct link (a MessagePort pair) to every other running peer, and its link rules.
+   * Raft messages then go worker to worker; the manager only sets rules and collects the counts.
+   */
+  private connectLinks(id: NodeId, worker: Worker): void {
+    worker.postMessage({ t: 'rules', rules: this.network.rulesFrom(id) } satisfies ToPeer);
+    for (const other of this.peers.values()) {
+      if (other.member.id === id || !other.worker || other.state === 'removed' || other.state === 'down') continue;
+      const { port1, port2 } = new MessageChannel();
+      worker.postMessage({ t: 'link', peer: other.member.id, port: port1 } satisfies ToPeer, [port1]);
+      other.worker.postMessage({ t: 'link', peer: id, port: port2 } satisfies ToPeer, [port2]);
     }
-    // A process that is not running refuses connections, so its senders learn it at once (a cut link, by
-    // contrast, loses messages silently). Forwarded proposals and reads go back to their peer, which sends
-    // them to the next leader instead of leaving the client to time out.
-    const bounced = decodeMessages(batch).filter((m) => m.type === 'prop' || m.type === 'readIndex');
-    if (bounced.length === 0) return;
-    const sender = this.peers.get(bounced[0]!.from);
-    if (sender?.worker && (sender.state === 'up' || sender.state === 'paused')) sender.worker.postMessage({ t: 'undeliverable', msgs: bounced });
+  }
+
+  /** A peer went down or away: the others learn it at once, as from a refused connection. */
+  private disconnectLinks(id: NodeId): void {
+    for (const other of this.peers.values()) {
+      if (other.member.id !== id) other.worker?.postMessage({ t: 'unlink', peer: id } satisfies ToPeer);
+    }
+    this.network.endRun(id);
+  }
+
+  /** Sends every running peer the rules of its outgoing links, after a change. */
+  private pushRules(): void {
+    for (const h of this.peers.values()) h.worker?.postMessage({ t: 'rules', rules: this.network.rulesFrom(h.member.id) } satisfies ToPeer);
   }
 
   private handle(id: NodeId): PeerHandle {
@@ -365,6 +376,7 @@ export class ClusterManager extends EventEmitter {
     if (!handle.worker) throw new ClusterError(`${handle.member.name} is already down`);
     const worker = handle.worker;
     handle.state = 'down';
+    this.disconnectLinks(handle.member.id);
     await crash(worker);
     this.addEvent('peerKilled', `${handle.member.name} was killed`, handle.member.id);
   }
@@ -374,6 +386,7 @@ export class ClusterManager extends EventEmitter {
     if (handle.worker) {
       const worker = handle.worker;
       handle.worker = undefined;
+      this.disconnectLinks(handle.member.id);
       await crash(worker);
     }
     await this.spawn(handle.member);
@@ -403,6 +416,7 @@ export class ClusterManager extends EventEmitter {
   isolate(ref: string | NodeId): void {
     const id = this.resolvePeer(ref);
     this.network.isolate(id, this.memberIds());
+    this.pushRules();
     this.addEvent('partitionChanged', `${this.peers.get(id)!.member.name} isolated`, id);
   }
 
@@ -412,6 +426,7 @@ export class ClusterManager extends EventEmitter {
     const rest = this.memberIds().filter((id) => !side.includes(id));
     if (side.length === 0 || rest.length === 0) throw new ClusterError('a partition needs peers on both sides', 'INVALID_ARGUMENT');
     this.network.partition([side, rest], oneWay);
+    this.pushRules();
     const names = (ids: NodeId[]) => ids.map((id) => this.peers.get(id)!.member.name).join(',');
     this.addEvent('partitionChanged', `partitioned ${names(side)} ${oneWay ? '-/->' : '|'} ${names(rest)}`);
   }
@@ -420,6 +435,7 @@ export class ClusterManager extends EventEmitter {
     const a = this.resolvePeer(from);
     const b = this.resolvePeer(to);
     this.network.cut(a, b, oneWay);
+    this.pushRules();
     this.addEvent('partitionChanged', `cut ${this.name(a)} ${oneWay ? '->' : '<->'} ${this.name(b)}`);
   }
 
@@ -427,6 +443,7 @@ export class ClusterManager extends EventEmitter {
     const a = this.resolvePeer(from);
     const b = this.resolvePeer(to);
     this.network.drop(a, b, percent);
+    this.pushRules();
     this.addEvent('partitionChanged', `dropping ${percent}% of ${this.name(a)} -> ${this.name(b)}`);
   }
 
@@ -434,11 +451,13 @@ export class ClusterManager extends EventEmitter {
     const a = this.resolvePeer(from);
     const b = this.resolvePeer(to);
     this.network.delay(a, b, ms, jitterMs);
+    this.pushRules();
     this.addEvent('partitionChanged', `delaying ${this.name(a)} -> ${this.name(b)} by ${ms} ms${jitterMs ? ` ± ${jitterMs} ms` : ''}`);
   }
 
   heal(): void {
     this.network.heal();
+    this.pushRules();
     this.addEvent('partitionChanged', 'network healed');
   }
 
@@ -489,8 +508,10 @@ export class ClusterManager extends EventEmitter {
     handle.state = 'removed';
     const worker = handle.worker;
     handle.worker = undefined;
+    this.disconnectLinks(id);
     if (worker) await crash(worker);
     this.network.forget(id);
+    this.pushRules();
     this.record = { ...this.record, members: this.record.members.filter((m) => m.id !== id) };
     await this.saveRecord();
     this.broadcastMembers();
@@ -620,7 +641,6 @@ export class ClusterManager extends EventEmitter {
     if (!this.running) return;
     this.running = false;
     if (this.statusTimer) clearInterval(this.statusTimer);
-    this.network.close();
     await Promise.all(
       [...this.peers.values()].map(async (h) => {
         const worker = h.worker;

@@ -1,24 +1,14 @@
-// The network between peers, under the manager's control: every Raft message between workers passes here,
-// where links can be cut (one way or both), made lossy or slow. Messages crossing it are counted per link.
-import { batchDestination, batchTypes, selectMessages } from '../node/message-codec.ts';
+// The network between peers, under the manager's control: links can be cut (one way or both), made lossy or
+// slow. This is the rule book; each peer applies the rules of its own outgoing links where it sends (see
+// src/node/peer-links.ts) and reports what crossed them, which is gathered here per link.
+import type { LinkCounts, LinkRule } from '../node/peer-links.ts';
 import type { NodeId } from '../raft/types.ts';
 
-export interface LinkRule {
-  cut: boolean;
-  /** Percentage of messages dropped, 0-100. */
-  dropPercent: number;
-  delayMs: number;
-  jitterMs: number;
-}
+export type { LinkRule } from '../node/peer-links.ts';
 
-export interface LinkStats {
+export interface LinkStats extends LinkCounts {
   from: NodeId;
   to: NodeId;
-  sent: number;
-  delivered: number;
-  dropped: number;
-  /** Counts by message type (app, heartbeat, vote...), for the dashboard's traffic view. */
-  byType: Record<string, number>;
 }
 
 export interface LinkView extends LinkRule, LinkStats {}
@@ -31,14 +21,9 @@ function linkKey(from: NodeId, to: NodeId): string {
 
 export class SimulatedNetwork {
   private readonly rules = new Map<string, LinkRule>();
-  private readonly stats = new Map<string, LinkStats>();
-  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
-
-  constructor(
-    /** Hands a batch of messages (see message-codec.ts) to a peer: the manager transfers it to its worker. */
-    private readonly deliver: (to: NodeId, batch: ArrayBuffer) => void,
-    private readonly random: () => number = Math.random,
-  ) {}
+  /** Counts reported by each peer's current run, and what earlier runs of it (before a restart) counted. */
+  private readonly current = new Map<string, LinkCounts>();
+  private readonly earlier = new Map<string, LinkCounts>();
 
   rule(from: NodeId, to: NodeId): LinkRule {
     return this.rules.get(linkKey(from, to)) ?? OPEN;
@@ -92,11 +77,12 @@ export class SimulatedNetwork {
 
   /** Forgets a removed peer's links. */
   forget(id: NodeId): void {
-    for (const key of [...this.rules.keys(), ...this.stats.keys()]) {
+    for (const key of new Set([...this.rules.keys(), ...this.current.keys(), ...this.earlier.keys()])) {
       const [a, b] = key.split('>').map(Number);
       if (a === id || b === id) {
         this.rules.delete(key);
-        this.stats.delete(key);
+        this.current.delete(key);
+        this.earlier.delete(key);
       }
     }
   }
@@ -107,68 +93,43 @@ export class SimulatedNetwork {
     return peers.length > 0 && peers.every((o) => this.rule(id, o).cut && this.rule(o, id).cut);
   }
 
-  /** Carries batches of messages from one peer (one batch per destination), applying each link's rule. */
-  route(from: NodeId, batches: ArrayBuffer[]): void {
-    for (const batch of batches) {
-      const to = batchDestination(batch);
-      const types = batchTypes(batch);
-      const key = linkKey(from, to);
-      const stats = this.stats.get(key) ?? this.newStats(key, from, to);
-      stats.sent += types.length;
-      for (const type of types) stats.byType[type] = (stats.byType[type] ?? 0) + 1;
-      const rule = this.rules.get(key);
-      if (!rule) {
-        stats.delivered += types.length;
-        this.deliver(to, batch);
-        continue;
-      }
-      if (rule.cut) {
-        stats.dropped += types.length;
-        continue;
-      }
-      // A lossy or slow link decides for each message on its own.
-      const now: number[] = [];
-      for (let i = 0; i < types.length; i++) {
-        if (rule.dropPercent > 0 && this.random() * 100 < rule.dropPercent) {
-          stats.dropped++;
-          continue;
-        }
-        stats.delivered++;
-        const wait = rule.delayMs + (rule.jitterMs > 0 ? this.random() * rule.jitterMs : 0);
-        if (wait <= 0) {
-          now.push(i);
-          continue;
-        }
-        const one = selectMessages(batch, [i]);
-        const timer = setTimeout(() => {
-          this.timers.delete(timer);
-          this.deliver(to, one);
-        }, wait);
-        this.timers.add(timer);
-      }
-      if (now.length === types.length) this.deliver(to, batch);
-      else if (now.length > 0) this.deliver(to, selectMessages(batch, now));
+  /** The rules of the links from `from`, by destination, as its peer applies them. */
+  rulesFrom(from: NodeId): Record<NodeId, LinkRule> {
+    const out: Record<NodeId, LinkRule> = {};
+    for (const [key, rule] of this.rules) {
+      const [a, b] = key.split('>').map(Number) as [NodeId, NodeId];
+      if (a === from) out[b] = rule;
     }
+    return out;
   }
 
-  private newStats(key: string, from: NodeId, to: NodeId): LinkStats {
-    const stats: LinkStats = { from, to, sent: 0, delivered: 0, dropped: 0, byType: {} };
-    this.stats.set(key, stats);
-    return stats;
+  /** A peer's counts per destination since it started. */
+  report(from: NodeId, counts: Record<NodeId, LinkCounts>): void {
+    for (const [to, c] of Object.entries(counts)) this.current.set(linkKey(from, Number(to)), c);
+  }
+
+  /** The peer stopped: what its run counted stays in the totals. */
+  endRun(from: NodeId): void {
+    for (const [key, c] of [...this.current]) {
+      if (!key.startsWith(`${from}>`)) continue;
+      this.earlier.set(key, add(this.earlier.get(key), c));
+      this.current.delete(key);
+    }
   }
 
   /** Every link that has a rule or has carried traffic. */
   links(): LinkView[] {
-    const keys = new Set([...this.rules.keys(), ...this.stats.keys()]);
+    const keys = new Set([...this.rules.keys(), ...this.current.keys(), ...this.earlier.keys()]);
     return [...keys].sort().map((key) => {
       const [from, to] = key.split('>').map(Number) as [NodeId, NodeId];
-      const stats = this.stats.get(key) ?? { from, to, sent: 0, delivered: 0, dropped: 0, byType: {} };
-      return { ...this.rule(from, to), ...stats, byType: { ...stats.byType } };
+      const counts = add(this.earlier.get(key), this.current.get(key));
+      return { ...this.rule(from, to), from, to, ...counts };
     });
   }
+}
 
-  close(): void {
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
-  }
+function add(a: LinkCounts | undefined, b: LinkCounts | undefined): LinkCounts {
+  const byType: Record<string, number> = { ...a?.byType };
+  for (const [type, n] of Object.entries(b?.byType ?? {})) byType[type] = (byType[type] ?? 0) + n;
+  return { sent: (a?.sent ?? 0) + (b?.sent ?? 0), delivered: (a?.delivered ?? 0) + (b?.delivered ?? 0), dropped: (a?.dropped ?? 0) + (b?.dropped ?? 0), byType };
 }

@@ -1,6 +1,6 @@
 // Raft messages between threads as one binary buffer per destination, transferred rather than cloned: structured
 // cloning a batch of messages (every property name, every entry object) cost each peer ~8% of its CPU under a
-// write load, and the manager only needs each message's destination and type, which it reads in place.
+// write load.
 //
 // Batch:   [to u32][count u32][offset of each message u32 x count][messages...]
 // Message: [type u8][flags u8][from u32][to u32][term f64][logTerm f64][index f64][commit f64][rejectHint f64]
@@ -132,40 +132,4 @@ export function decodeMessages(buf: ArrayBuffer): Message[] {
     msgs.push(m);
   }
   return msgs;
-}
-
-/** The destination of a batch. */
-export function batchDestination(buf: ArrayBuffer): NodeId {
-  return new DataView(buf).getUint32(0);
-}
-
-/** The type of each message in a batch, read in place. */
-export function batchTypes(buf: ArrayBuffer): MessageType[] {
-  const view = new DataView(buf);
-  const count = view.getUint32(4);
-  const types: MessageType[] = [];
-  for (let i = 0; i < count; i++) types.push(MESSAGE_TYPES[view.getUint8(view.getUint32(8 + 4 * i))]!);
-  return types;
-}
-
-/** A new batch holding only the messages at `keep` (indexes into the batch), copied. */
-export function selectMessages(buf: ArrayBuffer, keep: number[]): ArrayBuffer {
-  const view = new DataView(buf);
-  const count = view.getUint32(4);
-  const end = (i: number) => (i + 1 < count ? view.getUint32(8 + 4 * (i + 1)) : buf.byteLength);
-  let size = 8 + 4 * keep.length;
-  for (const i of keep) size += end(i) - view.getUint32(8 + 4 * i);
-  const out = new ArrayBuffer(size);
-  const outView = new DataView(out);
-  const outBytes = new Uint8Array(out);
-  outView.setUint32(0, view.getUint32(0));
-  outView.setUint32(4, keep.length);
-  let at = 8 + 4 * keep.length;
-  keep.forEach((i, k) => {
-    const start = view.getUint32(8 + 4 * i);
-    outView.setUint32(8 + 4 * k, at);
-    outBytes.set(new Uint8Array(buf, start, end(i) - start), at);
-    at += end(i) - start;
-  });
-  return out;
 }

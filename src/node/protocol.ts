@@ -1,5 +1,7 @@
 // Messages between the cluster manager (main thread) and one peer's worker thread.
-import type { ConfChange, Message, NodeId, Status } from '../raft/types.ts';
+import type { MessagePort } from 'node:worker_threads';
+import type { ConfChange, NodeId, Status } from '../raft/types.ts';
+import type { LinkCounts, LinkRule } from './peer-links.ts';
 
 export interface Timing {
   heartbeatMs: number;
@@ -53,10 +55,12 @@ export type ForwardCall =
   | { op: 'memberPromote'; id: NodeId };
 
 export type ToPeer =
-  /** A batch of Raft messages for this peer (message-codec.ts), transferred. */
-  | { t: 'raft'; batch: ArrayBuffer }
-  /** Forwarded proposals and reads the network could not deliver: their leader's process is down. */
-  | { t: 'undeliverable'; msgs: Message[] }
+  /** A direct link to another peer (Raft messages flow over it, see peer-links.ts). */
+  | { t: 'link'; peer: NodeId; port: MessagePort }
+  /** The peer is down or removed. */
+  | { t: 'unlink'; peer: NodeId }
+  /** The network's rules for this peer's outgoing links, by destination. */
+  | { t: 'rules'; rules: Record<NodeId, LinkRule> }
   | { t: 'call'; id: number; call: PeerCall }
   | { t: 'pause' }
   | { t: 'resume' }
@@ -87,6 +91,8 @@ export interface PeerStatus {
   dbSize: number;
   /** The terms of the log's entries as runs, for the dashboard's log strip (see term-runs.ts). */
   logTerms?: TermRun[];
+  /** What crossed this peer's outgoing links since it started, by destination. */
+  linkCounts?: Record<NodeId, LinkCounts>;
   /** Latencies (ms) of this peer's own proposals applied since the last status, for the latency chart. */
   latencySamples: number[];
 }
@@ -96,8 +102,6 @@ export type TermRun = [fromIndex: number, term: number];
 
 export type FromPeer =
   | { t: 'started'; clientPort: number }
-  /** Raft messages, one batch per destination (message-codec.ts), transferred. */
-  | { t: 'raft'; batches: ArrayBuffer[] }
   | { t: 'result'; id: number; ok: true; value: unknown }
   | { t: 'result'; id: number; ok: false; error: CallError }
   | { t: 'status'; status: PeerStatus }

@@ -4,12 +4,12 @@ import { randomInt } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { RaftNode } from '../raft/raft-node.ts';
 import { SeededRng } from '../raft/rand.ts';
-import type { Config, Message, PersistedState } from '../raft/types.ts';
+import type { Config, PersistedState } from '../raft/types.ts';
 import { PeerStorage, StorageError } from '../storage/peer-storage.ts';
 import { answerLeaseCall } from '../api/etcd/lease-service.ts';
 import { startClientServer, type ClientServer } from './client-server.ts';
 import { KvPeer } from './kv-peer.ts';
-import { decodeMessages, encodeMessages } from './message-codec.ts';
+import { PeerLinks } from './peer-links.ts';
 import { PeerCallError, PeerRuntime, TIMED_OUT } from './peer-runtime.ts';
 import { termRuns } from './term-runs.ts';
 import type { ForwardCall, FromPeer, PeerInit, PeerStatus, ToPeer } from './protocol.ts';
@@ -71,6 +71,7 @@ async function main(init: PeerInit): Promise<void> {
       dbSize,
       logTerms: termRuns((i) => node.term(i), raft.firstIndex, raft.lastIndex),
       latencySamples,
+      linkCounts: Object.fromEntries(links.counts),
     };
     latencySamples = [];
     post({ t: 'status', status });
@@ -81,21 +82,16 @@ async function main(init: PeerInit): Promise<void> {
     statusTimer = setTimeout(postStatus, wait);
   };
 
+  const links = new PeerLinks(
+    (msgs) => runtime.receive(msgs),
+    (msgs) => runtime.undeliverable(msgs),
+  );
   const runtime = new PeerRuntime(node, storage, kv, {
     timing: init.timing,
     snapshotCount: init.snapshotCount,
     catchUpEntries: init.catchUpEntries,
     requestTimeoutMs: init.requestTimeoutMs,
-    send: (msgs) => {
-      const byPeer = new Map<number, Message[]>();
-      for (const m of msgs) {
-        const list = byPeer.get(m.to);
-        if (list) list.push(m);
-        else byPeer.set(m.to, [m]);
-      }
-      const batches = [...byPeer].map(([to, list]) => encodeMessages(to, list));
-      port.postMessage({ t: 'raft', batches } satisfies FromPeer, batches);
-    },
+    send: (msgs) => links.send(msgs),
     onChange: statusChanged,
     // Latencies travel with the next status (at most 20 a second), not in a message per Ready.
     onApplied: (_count, latencyMs) => {
@@ -134,11 +130,14 @@ async function main(init: PeerInit): Promise<void> {
 
   port.on('message', (msg: ToPeer) => {
     switch (msg.t) {
-      case 'raft':
-        runtime.receive(decodeMessages(msg.batch));
+      case 'link':
+        links.connect(msg.peer, msg.port);
         return;
-      case 'undeliverable':
-        runtime.undeliverable(msg.msgs);
+      case 'unlink':
+        links.disconnect(msg.peer);
+        return;
+      case 'rules':
+        links.setRules(msg.rules);
         return;
       case 'call':
         void handleCall(msg.id, msg.call);
@@ -175,6 +174,7 @@ async function main(init: PeerInit): Promise<void> {
           kv.close();
           await runtime.stop();
           await storage.close().catch(() => undefined);
+          links.close();
           post({ t: 'stopped' });
           port.close();
         })();

@@ -1,8 +1,7 @@
-// Raft messages cross threads as binary batches: every field must survive, and the network's in-place reads
-// (destination, types, picking some messages) must agree with a full decode.
+// Raft messages cross threads as binary batches: every field must survive.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { batchDestination, batchTypes, decodeMessages, encodeMessages, selectMessages } from '../../src/node/message-codec.ts';
+import { decodeMessages, encodeMessages } from '../../src/node/message-codec.ts';
 import type { Message } from '../../src/raft/types.ts';
 
 const base = (fields: Partial<Message>): Message => ({
@@ -28,19 +27,6 @@ test('a batch decodes to the same messages, with data copied out of the batch', 
   const decoded = decodeMessages(batch);
   assert.deepEqual(decoded, messages);
   for (const m of decoded) for (const e of m.entries) assert.notEqual(e.data.buffer, batch, 'entry data must not keep the batch alive');
-});
-
-test('the destination and the types are read in place', () => {
-  const batch = encodeMessages(2, messages);
-  assert.equal(batchDestination(batch), 2);
-  assert.deepEqual(batchTypes(batch), messages.map((m) => m.type));
-});
-
-test('selecting messages keeps exactly those, in order', () => {
-  const batch = encodeMessages(2, messages);
-  assert.deepEqual(decodeMessages(selectMessages(batch, [3, 0])), [messages[3], messages[0]]);
-  assert.deepEqual(decodeMessages(selectMessages(batch, [4])), [messages[4]]);
-  assert.deepEqual(decodeMessages(selectMessages(batch, [])), []);
 });
 
 test('an unknown message type is refused when encoding', () => {
