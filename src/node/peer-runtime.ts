@@ -4,7 +4,7 @@
 // arrived before it started) and takes snapshots. It runs inside the peer's worker thread.
 import { decodeConfChange } from '../raft/confchange.ts';
 import { RaftNode } from '../raft/raft-node.ts';
-import { RaftError, type ConfChange, type Entry, type Message, type NodeId, type Ready, type SoftState } from '../raft/types.ts';
+import { RaftError, type ConfChange, type ConfState, type Entry, type Message, type NodeId, type Ready, type Snapshot, type SoftState } from '../raft/types.ts';
 import type { PeerStorage } from '../storage/peer-storage.ts';
 import { decodeEnvelope, encodeEnvelope } from './envelope.ts';
 import type { CallError, Timing } from './protocol.ts';
@@ -16,9 +16,36 @@ export interface StateMachine {
   /** Answers a read-only command from the local state. */
   read(command: Uint8Array): unknown;
   snapshot(): Uint8Array;
+  /**
+   * Optional: starts encoding the snapshot of the state as it is now, a few keys per step(), while commands
+   * keep being applied; the result must equal what snapshot() returns now. Without it the runtime calls
+   * snapshot(), which holds the peer until it returns.
+   */
+  startSnapshot?(): SnapshotEncoding;
   restore(data: Uint8Array): void;
   /** Leadership gained or lost (leases are timed only on the leader). */
   onLeadership?(isLeader: boolean): void;
+}
+
+/** A snapshot being encoded in steps (see StateMachine.startSnapshot). */
+export interface SnapshotEncoding {
+  /** Encodes up to `maxKeys` more keys; true when the snapshot is complete. */
+  step(maxKeys: number): boolean;
+  result(): Uint8Array;
+  cancel(): void;
+}
+
+/** An encoding step runs for about this long before the peer gets its thread back. */
+const SNAPSHOT_SLICE_MS = 2;
+/** Keys per step() call between clock checks. */
+const SNAPSHOT_STEP_KEYS = 128;
+
+interface SnapshotJob {
+  encoding: SnapshotEncoding;
+  /** The applied index and membership when the encoding started: the snapshot's. */
+  index: number;
+  confState: ConfState;
+  data?: Uint8Array;
 }
 
 export class PeerCallError extends Error implements CallError {
@@ -101,6 +128,8 @@ export class PeerRuntime {
   private softState: SoftState = { lead: 0, role: 'follower' };
   private idle: Promise<void> = Promise.resolve();
   private snapshotWriting = false;
+  /** A snapshot being encoded while entries keep being applied. */
+  private snapshotJob: SnapshotJob | undefined;
   private snapshotWrite: Promise<void> = Promise.resolve();
   private idleResolve: (() => void) | undefined;
   /**
@@ -133,6 +162,7 @@ export class PeerRuntime {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
+    this.dropSnapshotJob();
     await this.idle;
     await this.snapshotWrite;
     const err = new PeerCallError('etcdserver: server stopped', 'UNAVAILABLE');
@@ -403,7 +433,10 @@ export class PeerRuntime {
     // 1. Durable first: nothing a follower or candidate sends may be seen before this write is synced. A
     //    leader's appends go out while it writes (thesis §10.2.1): its own copy counts towards the quorum
     //    only after advance(), and the term and commit index they carry are already durable.
-    if (rd.snapshot) await this.snapshotWrite; // an installed snapshot replaces the one being written
+    if (rd.snapshot) {
+      this.dropSnapshotJob(); // it is older than the one being installed
+      await this.snapshotWrite; // an installed snapshot replaces the one being written
+    }
     const early = rd.messages.filter(sendsBeforePersist);
     if (early.length > 0) this.opts.send(early);
     await this.storage.save(rd);
@@ -411,7 +444,11 @@ export class PeerRuntime {
     const late = early.length === 0 ? rd.messages : rd.messages.filter((m) => !sendsBeforePersist(m));
     if (late.length > 0) this.opts.send(late);
     // 3. Apply.
-    if (rd.snapshot) this.sm.restore(rd.snapshot.data);
+    if (rd.snapshot) {
+      this.dropSnapshotJob(); // in case one started while the write above was waited for
+      this.sm.restore(rd.snapshot.data);
+      this.lastSnapshotIndex = Math.max(this.lastSnapshotIndex, rd.snapshot.meta.index);
+    }
     let latency: number | undefined;
     for (const e of rd.committedEntries) {
       const l = this.applyEntry(e);
@@ -495,13 +532,69 @@ export class PeerRuntime {
   }
 
   /**
-   * Takes a snapshot every snapshotCount applied entries. Writing it happens in the background, so that writes
-   * do not stall behind it: until it is on disk, the old snapshot and the full log still are.
+   * Takes a snapshot every snapshotCount applied entries. A state machine that can encode in steps does so a
+   * slice at a time between Readies (entries keep being applied meanwhile) and the snapshot is recorded at
+   * the index where the encoding started. Writing it happens in the background, so that writes do not stall
+   * behind it: until it is on disk, the old snapshot and the full log still are.
    */
   private maybeSnapshot(): void {
+    if (this.snapshotJob) {
+      if (this.snapshotJob.data) this.finishSnapshotJob();
+      return;
+    }
     const applied = this.node.appliedIndex();
     if (this.snapshotWriting || applied - this.lastSnapshotIndex < this.opts.snapshotCount) return;
-    const snap = this.node.createSnapshot(this.sm.snapshot(), this.opts.catchUpEntries);
+    if (!this.sm.startSnapshot) {
+      this.writeSnapshot(this.node.createSnapshot(this.sm.snapshot(), this.opts.catchUpEntries));
+      return;
+    }
+    const job: SnapshotJob = { encoding: this.sm.startSnapshot(), index: applied, confState: this.node.confState() };
+    this.snapshotJob = job;
+    setImmediate(() => this.encodeSlice(job));
+  }
+
+  /** One slice of the encoding; the next one runs after whatever else is waiting for the thread. */
+  private encodeSlice(job: SnapshotJob): void {
+    if (this.snapshotJob !== job) return; // dropped
+    if (this.stopped) return this.dropSnapshotJob();
+    if (this.paused) {
+      setTimeout(() => this.encodeSlice(job), this.opts.timing.heartbeatMs);
+      return;
+    }
+    const deadline = performance.now() + SNAPSHOT_SLICE_MS;
+    let done: boolean;
+    try {
+      do done = job.encoding.step(SNAPSHOT_STEP_KEYS);
+      while (!done && performance.now() < deadline);
+    } catch (err) {
+      this.snapshotJob = undefined;
+      this.stopped = true;
+      if (this.ticker) clearInterval(this.ticker);
+      this.opts.onFatal(err);
+      return;
+    }
+    if (!done) {
+      setImmediate(() => this.encodeSlice(job));
+      return;
+    }
+    job.data = job.encoding.result();
+    // Recording it needs the Raft node between Readies: now if the loop is idle, else when its Ready ends.
+    if (!this.processing) this.finishSnapshotJob();
+  }
+
+  private finishSnapshotJob(): void {
+    const job = this.snapshotJob!;
+    this.snapshotJob = undefined;
+    const snap = this.node.createSnapshotAt(job.index, job.confState, job.data!, this.opts.catchUpEntries);
+    if (snap) this.writeSnapshot(snap); // else a newer snapshot came from the leader meanwhile
+  }
+
+  private dropSnapshotJob(): void {
+    this.snapshotJob?.encoding.cancel();
+    this.snapshotJob = undefined;
+  }
+
+  private writeSnapshot(snap: Snapshot): void {
     this.lastSnapshotIndex = snap.meta.index;
     this.snapshotWriting = true;
     this.snapshotWrite = this.storage.saveSnapshot(snap, Math.max(0, snap.meta.index - this.opts.catchUpEntries)).then(
