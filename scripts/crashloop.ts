@@ -18,7 +18,8 @@ interface Cluster {
 
 
 async function startCluster(dataDir: string, port: number, controlPort: number): Promise<Cluster> {
-  const child = spawn(process.execPath, [CLI, 'up', '--data-dir', dataDir, '--port', String(port), '--control-port', String(controlPort), '--timing', 'fast'], {
+  // Snapshots every 500 entries, so that rounds also crash peers while they write and compact snapshots.
+  const child = spawn(process.execPath, [CLI, 'up', '--data-dir', dataDir, '--port', String(port), '--control-port', String(controlPort), '--timing', 'fast', '--snapshot-count', '500'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -1,5 +1,5 @@
 // Byte layouts of what a peer keeps in LevelDB. Fixed-width big-endian numbers keep keys sorted by index.
-import type { ConfState, Entry, EntryType, HardState, Snapshot } from '../raft/types.ts';
+import type { ConfState, Entry, EntryType, HardState, Snapshot, SnapshotMeta } from '../raft/types.ts';
 
 const ENTRY_TYPES: EntryType[] = ['normal', 'confChange'];
 // Format 1 kept one record per log entry under entryKey; folders written so are still read (see segments below).
@@ -125,6 +125,35 @@ export function decodeSnapshot(bytes: Uint8Array): Snapshot {
     const meta = JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + len))) as { index: number; term: number; confState: ConfState };
     if (typeof meta.index !== 'number' || !Array.isArray(meta.confState?.voters)) throw new Error('bad snapshot metadata');
     return { meta, data: bytes.slice(4 + len) };
+  } catch (err) {
+    throw new CorruptDataError(`the snapshot record is malformed (${(err as Error).message})`);
+  }
+}
+
+/**
+ * A snapshot kept in a file beside the database: the database's snapshot record then names the file instead of
+ * holding the data (JSON, so its first byte '{' tells it from the inline layout, whose first byte is 0).
+ */
+export interface SnapshotRef {
+  meta: SnapshotMeta;
+  file: string;
+  bytes: number;
+}
+
+export function encodeSnapshotRef(ref: SnapshotRef): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(ref));
+}
+
+export function isSnapshotRef(bytes: Uint8Array): boolean {
+  return bytes[0] === 0x7b;
+}
+
+export function decodeSnapshotRef(bytes: Uint8Array): SnapshotRef {
+  try {
+    const ref = JSON.parse(new TextDecoder().decode(bytes)) as SnapshotRef;
+    if (typeof ref.file !== 'string' || !/^snapshot-[0-9a-z-]+\.snap$/.test(ref.file) || typeof ref.bytes !== 'number') throw new Error('bad file reference');
+    if (typeof ref.meta?.index !== 'number' || !Array.isArray(ref.meta.confState?.voters)) throw new Error('bad snapshot metadata');
+    return ref;
   } catch (err) {
     throw new CorruptDataError(`the snapshot record is malformed (${(err as Error).message})`);
   }

@@ -1,9 +1,9 @@
 // One peer's durable state in its own LevelDB folder: identity, hard state, log entries and the latest
-// snapshot. Every Ready is written as one synced batch (group commit) before anything that depends on it is
+// snapshot (its data in a file beside the database, which LevelDB would otherwise copy and recompact whole). Every Ready is written as one synced batch (group commit) before anything that depends on it is
 // acknowledged: its entries as one log segment (see codec.ts) plus the hard state. The KV store is recovered from
 // the snapshot plus the log, so it needs no records of its own.
 import { existsSync } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Level } from 'level';
 import { MemoryLevel } from 'memory-level';
@@ -17,9 +17,12 @@ import {
   decodeHardState,
   decodeSegment,
   decodeSnapshot,
+  decodeSnapshotRef,
   encodeHardState,
   encodeSegment,
   encodeSnapshot,
+  encodeSnapshotRef,
+  isSnapshotRef,
   entryKey,
   logKeyIndex,
   segmentKey,
@@ -34,8 +37,11 @@ const SNAPSHOT_KEY = new TextEncoder().encode('s');
 // Format 1 kept one record per log entry. Format 2 writes segments (see codec.ts) and still reads format 1
 // folders; such a folder is marked 2 in the batch that writes its first segment, because a version that reads
 // only format 1 would not see the entries in segments and silently start with a shorter log.
-const FORMAT = 2;
-const READABLE_FORMATS = [1, 2];
+// Format 3 keeps snapshot data in a file the snapshot record names; a version that reads only format 2 would
+// take that record for an inline snapshot, so a folder is marked 3 in its first write, as above.
+const FORMAT = 3;
+const READABLE_FORMATS = [1, 2, 3];
+const SNAPSHOT_FILE = /^snapshot-[0-9a-z-]+\.snap(\.tmp)?$/;
 
 /**
  * One log record on disk and the entries of it that are still part of the log: first..last. A segment whose tail
@@ -77,8 +83,10 @@ export class PeerStorage {
   private lastHardState: HardState | undefined;
   private syncedTerm = -1;
   private syncedVote = -1;
-  /** The identity record marked with FORMAT, until it is written with a format 1 folder's first segment. */
+  /** The identity record marked with FORMAT, until it is written with an older folder's first write. */
   private formatUpgrade: Uint8Array | undefined;
+  /** The snapshot file the snapshot record names (on disk only). */
+  private snapshotFile: string | undefined;
 
   private constructor(
     private readonly db: Db,
@@ -152,7 +160,8 @@ export class PeerStorage {
       this.lastHardState = hardState;
       this.syncedTerm = hardState.term;
       this.syncedVote = hardState.vote;
-      const snapshot = snapRaw ? decodeSnapshot(snapRaw) : undefined;
+      const snapshot = snapRaw ? await this.readSnapshot(snapRaw) : undefined;
+      await this.removeStraySnapshotFiles();
       const after = snapshot?.meta.index ?? 0;
       const entries: Entry[] = [];
       this.records = [];
@@ -194,8 +203,9 @@ export class PeerStorage {
     if (rd.snapshot) {
       // An installed snapshot replaces the whole log.
       for (const r of this.records) ops.push({ type: 'del', key: recordKey(r) });
-      ops.push({ type: 'put', key: SNAPSHOT_KEY, value: encodeSnapshot(rd.snapshot) });
+      ops.push({ type: 'put', key: SNAPSHOT_KEY, value: await this.snapshotRecord(rd.snapshot) });
       this.records = [];
+      this.upgradeFormat(ops);
     }
     if (rd.entries.length > 0) {
       const first = rd.entries[0]!.index;
@@ -211,8 +221,7 @@ export class PeerStorage {
       if (prev !== undefined && prev.last >= first) prev.last = first - 1;
       ops.push({ type: 'put', key: segmentKey(first), value: encodeSegment(rd.entries) });
       this.records.push({ first, last, single: false });
-      if (this.formatUpgrade) ops.push({ type: 'put', key: IDENTITY_KEY, value: this.formatUpgrade });
-      this.formatUpgrade = undefined;
+      this.upgradeFormat(ops);
     }
     // Term and vote must be on disk before any vote or message that depends on them. A commit index need not
     // be (a restarted peer learns it again from the leader): a change of commit alone is not written on its
@@ -227,6 +236,63 @@ export class PeerStorage {
       this.syncedTerm = hs.term;
       this.syncedVote = hs.vote;
     }
+    if (rd.snapshot) await this.snapshotFileReplaced(rd.snapshot);
+  }
+
+  private upgradeFormat(ops: BatchOp[]): void {
+    if (this.formatUpgrade) ops.push({ type: 'put', key: IDENTITY_KEY, value: this.formatUpgrade });
+    this.formatUpgrade = undefined;
+  }
+
+  private static fileFor(snapshot: Snapshot): string {
+    return `snapshot-${snapshot.meta.index.toString(16).padStart(16, '0')}-${snapshot.meta.term.toString(16)}.snap`;
+  }
+
+  /**
+   * The snapshot record for a snapshot: on disk, its data goes to its own file first (written, synced, renamed
+   * into place), so that the record, written after it, never names a file that is not whole.
+   */
+  private async snapshotRecord(snapshot: Snapshot): Promise<Uint8Array> {
+    if (!this.onDisk) return encodeSnapshot(snapshot);
+    const file = PeerStorage.fileFor(snapshot);
+    const path = join(this.location, file);
+    const handle = await open(`${path}.tmp`, 'w');
+    try {
+      await handle.writeFile(snapshot.data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(`${path}.tmp`, path);
+    await syncFolder(this.location);
+    return encodeSnapshotRef({ meta: snapshot.meta, file, bytes: snapshot.data.byteLength });
+  }
+
+  /** After the record names a new snapshot file, the previous one is no longer needed. */
+  private async snapshotFileReplaced(snapshot: Snapshot): Promise<void> {
+    if (!this.onDisk) return;
+    const previous = this.snapshotFile;
+    this.snapshotFile = PeerStorage.fileFor(snapshot);
+    if (previous && previous !== this.snapshotFile) await rm(join(this.location, previous), { force: true }).catch(() => undefined);
+  }
+
+  private async readSnapshot(record: Uint8Array): Promise<Snapshot> {
+    if (!isSnapshotRef(record)) return decodeSnapshot(record); // kept inline (in memory, or an older folder)
+    const ref = decodeSnapshotRef(record);
+    const data = await readFile(join(this.location, ref.file)).catch(() => undefined);
+    if (!data || data.byteLength !== ref.bytes) {
+      throw new CorruptDataError(`snapshot file ${ref.file} is ${data ? `${data.byteLength} bytes, not ${ref.bytes}` : 'missing'}`);
+    }
+    this.snapshotFile = ref.file;
+    return { meta: ref.meta, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+  }
+
+  /** Snapshot files a crash left behind: written but never named by the record, or named no more. */
+  private async removeStraySnapshotFiles(): Promise<void> {
+    if (!this.onDisk) return;
+    for (const name of await readdir(this.location).catch(() => [] as string[])) {
+      if (SNAPSHOT_FILE.test(name) && name !== this.snapshotFile) await rm(join(this.location, name), { force: true }).catch(() => undefined);
+    }
   }
 
   /** Persists a snapshot the peer took, then drops the log entries it made unnecessary. */
@@ -234,7 +300,8 @@ export class PeerStorage {
     // One batch, so that a record is never gone while the snapshot that covers it is not yet on disk. Only
     // records wholly at or below compactTo go; one straddling it stays (load() skips what the snapshot covers).
     // The list is updated at once: a save() while this is written only touches records past compactTo.
-    const ops: BatchOp[] = [{ type: 'put', key: SNAPSHOT_KEY, value: encodeSnapshot(snapshot) }];
+    const ops: BatchOp[] = [{ type: 'put', key: SNAPSHOT_KEY, value: await this.snapshotRecord(snapshot) }];
+    this.upgradeFormat(ops);
     let dropped = 0;
     while (dropped < this.records.length && this.records[dropped]!.last <= compactTo) {
       ops.push({ type: 'del', key: recordKey(this.records[dropped]!) });
@@ -242,6 +309,7 @@ export class PeerStorage {
     }
     this.records.splice(0, dropped);
     await this.db.batch(ops, { sync: true } as object);
+    await this.snapshotFileReplaced(snapshot);
   }
 
   /** Every log record of both layouts, by first index (an old single-entry record before a segment). */
@@ -300,4 +368,17 @@ function describeOpenError(err: unknown, where: string, hadData = false): Storag
     return new StorageError('corrupt', `data folder ${where} is corrupt (${detail}); move it away or delete it to start this peer afresh`);
   }
   return new StorageError('io', `data folder ${where} could not be opened: ${detail}`);
+}
+
+/** Makes a rename in a folder durable (a no-op where folders cannot be opened, as on Windows). */
+async function syncFolder(folder: string): Promise<void> {
+  const handle = await open(folder, 'r').catch(() => undefined);
+  if (!handle) return;
+  try {
+    await handle.sync();
+  } catch {
+    // not supported here
+  } finally {
+    await handle.close();
+  }
 }

@@ -3,7 +3,7 @@
 // corruption — each checked again after reopening the folder.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Level } from 'level';
@@ -237,7 +237,7 @@ test('a folder of the older layout (one record per entry) loads, and keeps worki
     [s, st] = await reopen(s);
     assert.deepEqual(ids(st), idsOf(run(4, 12)));
     await s.close();
-    assert.equal(await formatOf(dir), 1, 'a folder without segments stays readable by older versions');
+    assert.equal(await formatOf(dir), 3, 'a snapshot in its own file marks the folder for versions that read such files');
     s = await PeerStorage.open(dir, ID);
     await s.load();
     // New entries go to segments; a rewrite inside the old records deletes those after it.
@@ -251,7 +251,7 @@ test('a folder of the older layout (one record per entry) loads, and keeps worki
     assert.deepEqual(ids(st), [...idsOf(run(9, 10)), ...idsOf(run(11, 14, 2))]);
     await s.close();
     assert.deepEqual(await logKeys(dir), ['e8', 'e9', 'e10', 'l11', 'l12']);
-    assert.equal(await formatOf(dir), 2, 'a folder with segments is refused by a version that reads only format 1');
+    assert.equal(await formatOf(dir), 3, 'a folder with segments is refused by a version that reads only format 1');
   });
 });
 
@@ -391,4 +391,51 @@ test('a segment reads back exactly what was written, of every entry type and siz
   ];
   assert.deepEqual(decodeSegment(41, encodeSegment(entries)), entries);
   assert.throws(() => encodeSegment([entry(1), entry(3)]), /not consecutive at index 3/);
+});
+
+test('a snapshot lives in its own file, named by the record; the previous file and leftovers of a crash go', async () => {
+  await withFolder(async (dir) => {
+    let s = await PeerStorage.open(dir, ID);
+    await s.load();
+    await s.save(ready(run(1, 10)));
+    const big = { ...snap(5), data: new Uint8Array(300_000).fill(7) };
+    await s.saveSnapshot(big, 4);
+    const snapshotFiles = async () => (await readdir(dir)).filter((n) => n.startsWith('snapshot-')).sort();
+    assert.deepEqual(await snapshotFiles(), ['snapshot-0000000000000005-1.snap']);
+    await writeFile(join(dir, 'snapshot-0000000000000009-1.snap.tmp'), 'half written');
+    let st: PersistedState | undefined;
+    [s, st] = await reopen(s);
+    assert.deepEqual(st!.snapshot!.meta, big.meta);
+    assert.deepEqual(st!.snapshot!.data, big.data);
+    assert.deepEqual(ids(st), idsOf(run(6, 10)));
+    assert.deepEqual(await snapshotFiles(), ['snapshot-0000000000000005-1.snap'], 'the half-written file is gone');
+    await s.saveSnapshot(snap(8), 7);
+    assert.deepEqual(await snapshotFiles(), ['snapshot-0000000000000008-1.snap']);
+    // A leader's snapshot replaces the log and the file.
+    await s.save(ready([], { term: 2, vote: 2, commit: 20 }, snap(20, 2)));
+    [s, st] = await reopen(s);
+    assert.deepEqual(await snapshotFiles(), ['snapshot-0000000000000014-2.snap']);
+    assert.equal(new TextDecoder().decode(st!.snapshot!.data), 'state@20');
+    await s.close();
+  });
+});
+
+test('a snapshot file that is missing or cut short is reported as corruption, and nothing is deleted', async () => {
+  await withFolder(async (dir) => {
+    const s = await PeerStorage.open(dir, ID);
+    await s.load();
+    await s.save(ready(run(1, 10)));
+    await s.saveSnapshot(snap(5), 4);
+    await s.close();
+    const file = join(dir, 'snapshot-0000000000000005-1.snap');
+    await writeFile(file, 'sta');
+    const again = await PeerStorage.open(dir, ID);
+    await assert.rejects(again.load(), (err: unknown) => err instanceof StorageError && err.code === 'corrupt' && /snapshot file snapshot-0000000000000005-1\.snap is 3 bytes, not 7/.test(err.message));
+    await again.close();
+    await rm(file);
+    const third = await PeerStorage.open(dir, ID);
+    await assert.rejects(third.load(), /snapshot file snapshot-0000000000000005-1\.snap is missing/);
+    await third.close();
+    assert.ok((await logKeys(dir)).length > 0, 'the log is still there');
+  });
 });
