@@ -1,10 +1,10 @@
 // The network between peers, under the manager's control: links can be cut (one way or both), made lossy or
 // slow. This is the rule book; each peer applies the rules of its own outgoing links where it sends (see
 // src/node/peer-links.ts) and reports what crossed them, which is gathered here per link.
-import type { LinkCounts, LinkRule } from '../node/peer-links.ts';
+import type { LinkCounts, LinkRule } from '../node/protocol.ts';
 import type { NodeId } from '../raft/types.ts';
 
-export type { LinkRule } from '../node/peer-links.ts';
+export type { LinkRule } from '../node/protocol.ts';
 
 export interface LinkStats extends LinkCounts {
   from: NodeId;

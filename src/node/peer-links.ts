@@ -2,28 +2,12 @@
 // takes one hop and the manager's thread is not in its path. The simulated network's rules (cut, drop, delay)
 // are set by the manager and applied here, at the sender, as a real network would apply them on the wire; the
 // counts per link travel back with the peer's status.
-import type { MessagePort } from 'node:worker_threads';
 import type { Message, NodeId } from '../raft/types.ts';
 import { decodeMessages, encodeMessages } from './message-codec.ts';
-
-export interface LinkRule {
-  cut: boolean;
-  /** Percentage of messages dropped, 0-100. */
-  dropPercent: number;
-  delayMs: number;
-  jitterMs: number;
-}
-
-export interface LinkCounts {
-  sent: number;
-  delivered: number;
-  dropped: number;
-  /** Counts by message type (app, heartbeat, vote...), for the dashboard's traffic view. */
-  byType: Record<string, number>;
-}
+import type { LinkCounts, LinkPort, LinkRule } from './protocol.ts';
 
 export class PeerLinks {
-  private readonly ports = new Map<NodeId, MessagePort>();
+  private readonly ports = new Map<NodeId, LinkPort>();
   private rules = new Map<NodeId, LinkRule>();
   /** Counts per destination since this peer started. */
   readonly counts = new Map<NodeId, LinkCounts>();
@@ -37,7 +21,7 @@ export class PeerLinks {
     private readonly random: () => number = Math.random,
   ) {}
 
-  connect(peer: NodeId, port: MessagePort): void {
+  connect(peer: NodeId, port: LinkPort): void {
     this.ports.get(peer)?.close();
     this.ports.set(peer, port);
     port.on('message', (batch: ArrayBuffer) => this.receive(decodeMessages(batch)));
@@ -125,7 +109,7 @@ export class PeerLinks {
   }
 }
 
-function post(port: MessagePort, to: NodeId, msgs: Message[]): void {
+function post(port: LinkPort, to: NodeId, msgs: Message[]): void {
   const batch = encodeMessages(to, msgs);
   port.postMessage(batch, [batch]);
 }

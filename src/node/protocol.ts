@@ -1,7 +1,32 @@
 // Messages between the cluster manager (main thread) and one peer's worker thread.
-import type { MessagePort } from 'node:worker_threads';
 import type { ConfChange, NodeId, Status } from '../raft/types.ts';
-import type { LinkCounts, LinkRule } from './peer-links.ts';
+
+/** A simulated network rule for one directed link, applied by the sending peer (see peer-links.ts). */
+export interface LinkRule {
+  cut: boolean;
+  /** Percentage of messages dropped, 0-100. */
+  dropPercent: number;
+  delayMs: number;
+  jitterMs: number;
+}
+
+/** What crossed one directed link. */
+export interface LinkCounts {
+  sent: number;
+  delivered: number;
+  dropped: number;
+  /** Counts by message type (app, heartbeat, vote...), for the dashboard's traffic view. */
+  byType: Record<string, number>;
+}
+
+/** The end of a MessageChannel a peer talks to another peer through (this file is also read by the webview,
+ *  which has no Node types, hence the shape rather than worker_threads' MessagePort). */
+export interface LinkPort {
+  postMessage(value: unknown, transferList?: readonly ArrayBuffer[]): void;
+  on(event: 'message', listener: (value: ArrayBuffer) => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
+  close(): void;
+}
 
 export interface Timing {
   heartbeatMs: number;
@@ -56,7 +81,7 @@ export type ForwardCall =
 
 export type ToPeer =
   /** A direct link to another peer (Raft messages flow over it, see peer-links.ts). */
-  | { t: 'link'; peer: NodeId; port: MessagePort }
+  | { t: 'link'; peer: NodeId; port: LinkPort }
   /** The peer is down or removed. */
   | { t: 'unlink'; peer: NodeId }
   /** The network's rules for this peer's outgoing links, by destination. */
