@@ -1,6 +1,7 @@
-// The cluster manager (main thread): spawns each peer in its own worker thread, carries their messages through
-// the simulated network, kills / restarts / pauses peers, changes membership and streams status. It does no
-// per-entry work beyond routing, so the thread that owns it (the CLI or the VS Code extension host) stays free.
+// The cluster manager (main thread): spawns each peer in its own worker thread, links the peers to each other
+// (Raft messages go worker to worker; the simulated network's rules are set here and applied by each sender),
+// kills / restarts / pauses peers, changes membership and streams status. It does no per-entry work, so the
+// thread that owns it (the CLI or the VS Code extension host) stays free.
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
