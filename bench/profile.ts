@@ -2,13 +2,9 @@
 // against a fresh Raft Lab only, reporting throughput and the CPU time spent per operation by the cluster's
 // process and by this load generator, measured from /proc. With --cpu-prof the cluster writes a V8 profile
 // per thread into bench/profiles/ (open them in Chrome DevTools or VS Code).
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EtcdClient } from './etcd-client.ts';
-import { allEndpointsUp, firstPut, freePort, freePortRange, rssOf } from './systems.ts';
+import { startRaftLab } from './systems.ts';
 import { prepare, runWorkload, WORKLOADS, type Workload } from './workloads.ts';
 
 const ROOT = join(__dirname, '..');
@@ -31,27 +27,18 @@ async function main(): Promise<void> {
   const seconds = Number(option('seconds', '5'));
   const profile = process.argv.includes('--cpu-prof');
 
-  const dir = await mkdtemp(join(tmpdir(), 'raftlab-profile-'));
-  const port = await freePortRange(3);
-  const controlPort = await freePort();
-  const endpoints = [0, 1, 2].map((i) => `127.0.0.1:${port + i}`);
   const flags = profile ? ['--cpu-prof', '--cpu-prof-dir', join(ROOT, 'bench', 'profiles')] : process.argv.includes('--heap-prof') ? ['--heap-prof', '--heap-prof-dir', join(ROOT, 'bench', 'profiles')] : [];
-  const started = performance.now();
-  const child = spawn(process.execPath, [...flags, join(ROOT, 'dist', 'cli.js'), 'up', '--data-dir', dir, '--port', String(port), '--control-port', String(controlPort)], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const client = new EtcdClient(endpoints);
+  const system = await startRaftLab(join(ROOT, 'dist', 'cli.js'), 'etcd', flags);
+  const { client, pid } = system;
   try {
-    await firstPut(client, 20_000);
-    console.log(`first put after ${Math.round(performance.now() - started)} ms`);
-    await allEndpointsUp(client);
+    console.log(`first put after ${Math.round(system.startupMs)} ms`);
     await prepare(client);
     for (const concurrency of concurrencies) {
-      const cpu0 = cpuMicros(child.pid!);
+      const cpu0 = cpuMicros(pid);
       const self0 = process.cpuUsage();
       let rss = 0;
-      const r = await runWorkload(client, workload, concurrency, seconds * 1000, () => (rss = Math.max(rss, rssOf(child.pid!))));
-      const cluster = (cpuMicros(child.pid!) - cpu0) / Math.max(1, r.ops);
+      const r = await runWorkload(client, workload, concurrency, seconds * 1000, () => (rss = Math.max(rss, system.rss())));
+      const cluster = (cpuMicros(pid) - cpu0) / Math.max(1, r.ops);
       const self = process.cpuUsage(self0);
       const gen = (self.user + self.system) / Math.max(1, r.ops);
       console.log(
@@ -60,11 +47,7 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    client.close();
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
-    await rm(dir, { recursive: true, force: true });
+    await system.stop();
   }
   if (profile) console.log(`profiles in ${join(ROOT, 'bench', 'profiles')}`);
 }

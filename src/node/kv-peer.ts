@@ -39,10 +39,6 @@ export class KvPeer implements StateMachine {
     return this.sm.read(command);
   }
 
-  snapshot(): Uint8Array {
-    return this.sm.snapshot();
-  }
-
   /** A snapshot encoded a few keys at a time, so that the peer keeps serving while it is taken. */
   startSnapshot(): SnapshotEncoding {
     return this.sm.startSnapshot();

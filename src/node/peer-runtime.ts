@@ -15,13 +15,11 @@ export interface StateMachine {
   apply(command: Uint8Array, index: number): unknown;
   /** Answers a read-only command from the local state. */
   read(command: Uint8Array): unknown;
-  snapshot(): Uint8Array;
   /**
-   * Optional: starts encoding the snapshot of the state as it is now, a few keys per step(), while commands
-   * keep being applied; the result must equal what snapshot() returns now. Without it the runtime calls
-   * snapshot(), which holds the peer until it returns.
+   * Starts encoding a snapshot of the state as it is now, a few keys per step(), while commands keep being
+   * applied: the peer is never held for the whole store.
    */
-  startSnapshot?(): SnapshotEncoding;
+  startSnapshot(): SnapshotEncoding;
   restore(data: Uint8Array): void;
   /** Leadership gained or lost (leases are timed only on the leader). */
   onLeadership?(isLeader: boolean): void;
@@ -532,9 +530,9 @@ export class PeerRuntime {
   }
 
   /**
-   * Takes a snapshot every snapshotCount applied entries. A state machine that can encode in steps does so a
-   * slice at a time between Readies (entries keep being applied meanwhile) and the snapshot is recorded at
-   * the index where the encoding started. Writing it happens in the background, so that writes do not stall
+   * Takes a snapshot every snapshotCount applied entries. The state machine encodes it a slice at a time
+   * between Readies (entries keep being applied meanwhile) and the snapshot is recorded at the index where the
+   * encoding started. Writing it happens in the background, so that writes do not stall
    * behind it: until it is on disk, the old snapshot and the full log still are.
    */
   private maybeSnapshot(): void {
@@ -544,10 +542,6 @@ export class PeerRuntime {
     }
     const applied = this.node.appliedIndex();
     if (this.snapshotWriting || applied - this.lastSnapshotIndex < this.opts.snapshotCount) return;
-    if (!this.sm.startSnapshot) {
-      this.writeSnapshot(this.node.createSnapshot(this.sm.snapshot(), this.opts.catchUpEntries));
-      return;
-    }
     const job: SnapshotJob = { encoding: this.sm.startSnapshot(), index: applied, confState: this.node.confState() };
     this.snapshotJob = job;
     setImmediate(() => this.encodeSlice(job));

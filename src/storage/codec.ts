@@ -6,8 +6,13 @@ const ENTRY_TYPES: EntryType[] = ['normal', 'confChange'];
 export const ENTRY_PREFIX = 0x65; // 'e'
 
 export function entryKey(index: number): Uint8Array {
+  return logKey(ENTRY_PREFIX, index);
+}
+
+/** [prefix u8][index u64 big-endian]: the keys of both log layouts. */
+function logKey(prefix: number, index: number): Uint8Array {
   const key = new Uint8Array(9);
-  key[0] = ENTRY_PREFIX;
+  key[0] = prefix;
   new DataView(key.buffer).setBigUint64(1, BigInt(index));
   return key;
 }
@@ -39,10 +44,7 @@ export function decodeEntry(bytes: Uint8Array): Entry {
 export const SEGMENT_PREFIX = 0x6c; // 'l', after ENTRY_PREFIX: folders written before segments still hold 'e' keys
 
 export function segmentKey(first: number): Uint8Array {
-  const key = new Uint8Array(9);
-  key[0] = SEGMENT_PREFIX;
-  new DataView(key.buffer).setBigUint64(1, BigInt(first));
-  return key;
+  return logKey(SEGMENT_PREFIX, first);
 }
 
 /** The first index a key of either log layout (an old per-entry key, or a segment's) stands for. */

@@ -1,19 +1,14 @@
 // The ordered key index (chunked sorted list) against a plain sorted array, and the key-string mapping.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { SeededRng } from '../../src/raft/rand.ts';
 import { compareBytes, fromKeyString, toKeyString } from '../../src/kv/bytes.ts';
 import { KeyIndex } from '../../src/kv/key-index.ts';
 
-/** A small deterministic PRNG (mulberry32), so failures replay. */
+/** The project's seeded generator, so failures replay. */
 function random(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
+  const rng = new SeededRng(seed);
+  return (n) => rng.int(n);
 }
 
 /** Bytes chosen so that keys share prefixes and sit at both ends of the byte range. */

@@ -4,20 +4,15 @@
 // afterwards: it must end in the same state, so the store copies what it does not own.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { SeededRng } from '../../src/raft/rand.ts';
 import { prefixRangeEnd } from '../../src/kv/bytes.ts';
 import { KvError } from '../../src/kv/errors.ts';
 import { KvStateMachine } from '../../src/kv/kv-state-machine.ts';
 import type { DeleteRangeResponse, KvRequest, PutResponse, RangeResponse } from '../../src/kv/types.ts';
 
 function random(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
+  const rng = new SeededRng(seed);
+  return (n) => rng.int(n);
 }
 
 const ALPHABET = [0x00, 0x01, 0x2f, 0x61, 0x62, 0x7f, 0x80, 0xff];

@@ -172,7 +172,8 @@ test('a learner is added, catches up, is promoted, and a voter is removed', () =
   assert.ok(!leader.node.status().confState.voters.includes(victim));
 });
 
-test('a peer far behind catches up from a snapshot', () => {
+/** Three peers with a leader; one follower is down while the leader commits 20 entries. */
+function withLaggingFollower() {
   const net = new Net([1, 2, 3]);
   net.tick(30);
   const leader = net.leader()!;
@@ -180,6 +181,11 @@ test('a peer far behind catches up from a snapshot', () => {
   net.down.add(lagger);
   for (let i = 0; i < 20; i++) leader.node.propose(bytes(`v${i}`));
   net.settle();
+  return { net, leader, lagger };
+}
+
+test('a peer far behind catches up from a snapshot', () => {
+  const { net, leader, lagger } = withLaggingFollower();
   leader.node.createSnapshot(bytes('state-at-20'), 2);
   assert.ok(leader.node.status().firstIndex > 10);
   net.down.delete(lagger);
@@ -190,13 +196,7 @@ test('a peer far behind catches up from a snapshot', () => {
 });
 
 test('a snapshot taken at an earlier index keeps the membership of that index and catches a peer up', () => {
-  const net = new Net([1, 2, 3]);
-  net.tick(30);
-  const leader = net.leader()!;
-  const lagger = [...net.peers.keys()].find((id) => id !== leader.node.id)!;
-  net.down.add(lagger);
-  for (let i = 0; i < 20; i++) leader.node.propose(bytes(`v${i}`));
-  net.settle();
+  const { net, leader, lagger } = withLaggingFollower();
   // The state machine starts encoding here...
   const at = leader.node.appliedIndex();
   const confAt = leader.node.confState();
