@@ -9,6 +9,7 @@ import { Level } from 'level';
 import { ClusterManager } from '../../src/cluster/cluster-manager.ts';
 import { kvPut } from '../../src/cluster/kv-client.ts';
 import { removeDir, tempDir } from './helpers.ts';
+import { freePortRange } from '../api/support.ts';
 
 async function clusterFolder(): Promise<string> {
   const dir = await tempDir();
@@ -63,16 +64,18 @@ test('a folder from another cluster is refused', async () => {
 });
 
 test('raftlab up names a client or control port that is in use', async () => {
+  // Each run's client ports (three, from --port) are free ones, so only the port held here can be the busy one.
+  const port = await freePortRange(3);
   const busy: Server = createServer();
-  await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
-  const port = (busy.address() as { port: number }).port;
+  await new Promise<void>((r) => busy.listen(port, '127.0.0.1', () => r()));
+  const otherClientPorts = await freePortRange(3);
   const dir = await tempDir();
   try {
     const cli = join(__dirname, '..', '..', 'dist', 'cli.js');
     const asClient = spawnSync(process.execPath, [cli, 'up', '--port', String(port), '--control-port', '0', '--data-dir', dir], { encoding: 'utf8', timeout: 20_000 });
     assert.notEqual(asClient.status, 0);
     assert.match(asClient.stderr, new RegExp(`client port ${port} on 127.0.0.1 is already in use`));
-    const asControl = spawnSync(process.execPath, [cli, 'up', '--port', String(port + 100), '--control-port', String(port), '--data-dir', dir], { encoding: 'utf8', timeout: 20_000 });
+    const asControl = spawnSync(process.execPath, [cli, 'up', '--port', String(otherClientPorts), '--control-port', String(port), '--data-dir', dir], { encoding: 'utf8', timeout: 20_000 });
     assert.notEqual(asControl.status, 0);
     assert.match(asControl.stderr, new RegExp(`control port ${port} on 127.0.0.1 is already in use`));
   } finally {
