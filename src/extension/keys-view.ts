@@ -5,6 +5,7 @@ import { displayBytes, parseKeyInput, toBytes } from '../keys/bytes.ts';
 import { KeyTreeModel, describeKey, type FolderNode, type MoreNode, type TreeNode } from '../keys/key-tree.ts';
 import type { WatchEvent } from '../keys/kv-source.ts';
 import type { Session } from './session.ts';
+import { keyUri } from './value-fs.ts';
 
 const DEBOUNCE_MS = 150;
 
@@ -143,7 +144,10 @@ export class KeysViewProvider implements vscode.TreeDataProvider<TreeNode>, vsco
     item.description = leased ? (node.ttl === undefined ? 'leased' : node.ttl < 0 ? 'lease expired' : `TTL ${node.ttl}s`) : `v${kv.version}`;
     item.tooltip = describeKey(kv, node.ttl).join('\n');
     item.contextValue = leased ? 'key-leased' : 'key';
-    item.command = { command: 'raftlab.keys.open', title: 'Open Value', arguments: [node] };
+    // vscode.open with a Uri, not our command with the node: VS Code keeps an extension command's arguments only
+    // until the row is rendered again, so a click racing a live refresh found no command ("Actual command not
+    // found"); a built-in command's Uri argument is sent with the row and cannot go stale.
+    item.command = { command: 'vscode.open', title: 'Open Value', arguments: [keyUri(this.session, kv.key)] };
     return item;
   }
 
