@@ -3,11 +3,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { freePort } from '../scripts/free-port.ts';
+import { freePort, freePortRange } from '../scripts/free-port.ts';
 import { EtcdClient } from './etcd-client.ts';
 
 export { freePort };
@@ -28,22 +27,6 @@ export interface System {
 }
 
 
-/** Three consecutive free ports (Raft Lab's peers use port, port+1, port+2). */
-export async function freePortRange(n: number): Promise<number> {
-  for (;;) {
-    const base = 20000 + Math.floor(Math.random() * 30000);
-    const ok = await Promise.all(Array.from({ length: n }, (_, i) => isFree(base + i)));
-    if (ok.every(Boolean)) return base;
-  }
-}
-
-function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
 
 export function rssOf(pid: number): number {
   try {

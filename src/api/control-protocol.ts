@@ -22,7 +22,9 @@ export type ControlRequest =
   | { op: 'delay'; from: PeerRef; to: PeerRef; ms: number; jitterMs?: number }
   | { op: 'heal' }
   | { op: 'transfer'; peer: PeerRef }
-  | { op: 'add' }
+  /** learner: the new peer stays a learner until `promote` (otherwise it is promoted once caught up). */
+  | { op: 'add'; learner?: boolean }
+  | { op: 'promote'; peer: PeerRef }
   | { op: 'remove'; peer: PeerRef }
   | { op: 'put'; key: string; value: string }
   | { op: 'get'; key: string };
@@ -40,5 +42,5 @@ export type ControlPush = { v: 1; type: 'status'; status: ClusterStatus } | { v:
 
 export const CONTROL_OPS: readonly ControlOp[] = [
   'status', 'subscribe', 'unsubscribe', 'kill', 'restart', 'pause', 'resume', 'isolate', 'partition', 'cut',
-  'drop', 'delay', 'heal', 'transfer', 'add', 'remove', 'put', 'get',
+  'drop', 'delay', 'heal', 'transfer', 'add', 'promote', 'remove', 'put', 'get',
 ];

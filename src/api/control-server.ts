@@ -144,9 +144,12 @@ export class ControlServer {
       case 'transfer':
         return m.transferLeader(peer(r.peer));
       case 'add': {
-        const id = await m.addPeer();
+        if (r.learner !== undefined && typeof r.learner !== 'boolean') throw invalid('"learner" must be true or false');
+        const id = await m.addPeer({ learner: r.learner === true });
         return { id, name: `n${id}` };
       }
+      case 'promote':
+        return m.promotePeer(peer(r.peer));
       case 'remove':
         return m.removePeer(peer(r.peer));
       case 'put':

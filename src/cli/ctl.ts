@@ -36,6 +36,7 @@ function toRequest(command: string | undefined, rest: string[], args: Args): Con
     case 'resume':
     case 'isolate':
     case 'transfer':
+    case 'promote':
     case 'remove':
       need(1, `${command} <peer>`);
       return { op: command, peer: rest[0]! };
@@ -51,7 +52,7 @@ function toRequest(command: string | undefined, rest: string[], args: Args): Con
     case 'heal':
       return { op: 'heal' };
     case 'add':
-      return { op: 'add' };
+      return { op: 'add', learner: args.flags.get('learner') === true };
     case 'put':
       need(2, 'put <key> <value>');
       return { op: 'put', key: rest[0]!, value: rest[1]! };
@@ -100,7 +101,7 @@ function print(request: ControlRequest, result: unknown, json: boolean): void {
       return;
     }
     case 'add':
-      console.log(`added ${(result as { name: string }).name}`);
+      console.log(`added ${(result as { name: string }).name}${request.learner ? ' as a learner' : ''}`);
       return;
     default:
       console.log('OK');

@@ -12,7 +12,7 @@ const USAGE = `usage:
   raftlab ctl [--control ws://127.0.0.1:2378] <command>
     status [--json] | kill <peer> | restart <peer> | pause <peer> | resume <peer> | isolate <peer>
     partition <peers...> [--oneway] | drop <from> <to> <percent> | delay <from> <to> <ms> | heal
-    transfer <peer> | add | remove <peer> | put <key> <value> | get <key>
+    transfer <peer> | add [--learner] | promote <peer> | remove <peer> | put <key> <value> | get <key>
   <peer> is a name like n2, an id, or "leader".`;
 
 async function main(argv: string[]): Promise<number> {

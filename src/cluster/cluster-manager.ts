@@ -256,12 +256,11 @@ export class ClusterManager extends EventEmitter {
           throw err.message.startsWith('etcdserver:') ? err : new ClusterError('etcdserver: leader changed', 'UNAVAILABLE');
         });
       } else if (call.op === 'memberAdd') {
-        value = await this.addPeer();
+        value = await this.addPeer({ learner: call.learner });
       } else if (call.op === 'memberRemove') {
         await this.removePeer(call.id);
       } else {
-        if (!this.learners.has(call.id)) throw new ClusterError('etcdserver: can only promote a learner member', 'FAILED_PRECONDITION');
-        await this.changeMembership({ type: 'addNode', nodeId: call.id });
+        await this.promotePeer(call.id);
       }
       reply = { t: 'forwarded', id, ok: true, value };
     } catch (err) {
@@ -477,20 +476,25 @@ export class ClusterManager extends EventEmitter {
     this.addEvent('leaderTransferred', `leadership moved from ${this.name(lead)} to ${this.name(to)}`, to);
   }
 
-  /** Adds a peer: it joins as a learner, catches up, and is then promoted to a voter. */
-  async addPeer(): Promise<NodeId> {
+  /**
+   * Adds a peer: it joins as a learner, catches up, and is then promoted to a voter — or, with `learner`, stays
+   * a learner (it gets every entry but does not vote or count for quorum) until promotePeer.
+   */
+  async addPeer(options: { learner?: boolean } = {}): Promise<NodeId> {
     const lead = this.leaderId();
     if (!lead) throw new ClusterError('etcdserver: no leader', 'UNAVAILABLE');
     if (this.record.members.length >= 7) throw new ClusterError('a cluster has at most 7 peers here', 'FAILED_PRECONDITION');
-    const id = this.record.nextId;
-    const member = { id, name: `n${id}` };
-    this.record = { ...this.record, nextId: id + 1, members: [...this.record.members, member] };
-    await this.saveRecord();
-    this.broadcastMembers();
-    await this.spawn(member, true);
-    await this.changeMembership({ type: 'addLearner', nodeId: id });
+    const member = await this.startJoiningPeer();
+    const id = member.id;
+    try {
+      await this.changeMembership({ type: 'addLearner', nodeId: id });
+    } catch (err) {
+      await this.retire(id);
+      throw err;
+    }
     this.learners.add(id);
     this.addEvent('memberAdded', `${member.name} joined as a learner`, id);
+    if (options.learner) return id;
     try {
       await this.waitForCatchUp(id);
       await this.changeMembership({ type: 'addNode', nodeId: id });
@@ -501,10 +505,48 @@ export class ClusterManager extends EventEmitter {
     return id;
   }
 
+  /**
+   * Records and starts the next peer, not yet in the Raft configuration. A peer that cannot start is undone;
+   * when only its client port was taken (by anything on this machine), the next id and port are tried.
+   */
+  private async startJoiningPeer(): Promise<MemberRecord> {
+    for (let attempt = 1; ; attempt++) {
+      const id = this.record.nextId;
+      const member = { id, name: `n${id}` };
+      this.record = { ...this.record, nextId: id + 1, members: [...this.record.members, member] };
+      await this.saveRecord();
+      this.broadcastMembers();
+      try {
+        await this.spawn(member, true);
+        return member;
+      } catch (err) {
+        await this.retire(id);
+        if (!(err instanceof ClusterError && err.code === 'clientPort') || attempt === 5) throw err;
+      }
+    }
+  }
+
+  /** Makes a learner a voter; its leader decides, as in etcd (it must be a learner, and in sync). */
+  async promotePeer(ref: string | NodeId): Promise<void> {
+    const id = this.resolvePeer(ref);
+    const lead = this.leaderId() || (await this.waitForLeader());
+    await this.call(lead, { op: 'promote', id });
+    this.learners.delete(id);
+    this.addEvent('memberAdded', `${this.name(id)} promoted to voter`, id);
+  }
+
   async removePeer(ref: string | NodeId): Promise<void> {
     const id = this.resolvePeer(ref);
     if (this.record.members.length <= 1) throw new ClusterError('cannot remove the last member', 'FAILED_PRECONDITION');
     await this.changeMembership({ type: 'removeNode', nodeId: id });
+    const name = this.name(id);
+    await this.retire(id);
+    this.addEvent('memberRemoved', `${name} removed`, id);
+  }
+
+  /** Stops a peer that is no longer (or never was) in the configuration and forgets it, folder and all. */
+  private async retire(id: NodeId): Promise<void> {
+    this.learners.delete(id);
     const handle = this.peers.get(id)!;
     handle.state = 'removed';
     const worker = handle.worker;
@@ -518,7 +560,6 @@ export class ClusterManager extends EventEmitter {
     this.broadcastMembers();
     if (this.opts.dataDir) await rm(join(this.opts.dataDir, handle.member.name), { recursive: true, force: true });
     this.peers.delete(id);
-    this.addEvent('memberRemoved', `${handle.member.name} removed`, id);
   }
 
   private async changeMembership(change: ConfChange): Promise<void> {

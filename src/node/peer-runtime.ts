@@ -386,6 +386,23 @@ export class PeerRuntime {
     });
   }
 
+  /**
+   * Promotes a learner to voter as etcd's leader does: only a member that is a learner in this leader's
+   * configuration, and only once it has at least 90% of the leader's log (a voter that lags far behind would
+   * count toward quorum without being able to help reach it).
+   */
+  promote(id: NodeId): Promise<void> {
+    const st = this.node.status();
+    if (st.role !== 'leader') return Promise.reject(NO_LEADER());
+    if (!st.confState.learners.includes(id)) {
+      return Promise.reject(new PeerCallError('etcdserver: can only promote a learner member', 'FAILED_PRECONDITION'));
+    }
+    if ((st.progress[id]?.match ?? 0) < st.lastIndex * 0.9) {
+      return Promise.reject(new PeerCallError('etcdserver: can only promote a learner member which is in sync with leader', 'FAILED_PRECONDITION'));
+    }
+    return this.confChange({ type: 'addNode', nodeId: id });
+  }
+
   campaign(): void {
     this.node.campaign();
     this.schedule();

@@ -65,6 +65,8 @@ export type PeerCall =
   | { op: 'read'; command: Uint8Array; linearizable: boolean }
   | { op: 'transferLeader'; to: NodeId }
   | { op: 'confChange'; change: ConfChange }
+  /** etcd's MemberPromote, checked by the leader against its own configuration and progress. */
+  | { op: 'promote'; id: NodeId }
   | { op: 'campaign' }
   /** Answered only by the leader's lessor (keep-alives are not logged); other peers forward it there. */
   | { op: 'lease'; lease: LeaseCall };
@@ -75,7 +77,8 @@ export type LeaseCall = { kind: 'keepAlive'; ID: bigint } | { kind: 'timeToLive'
 export type ForwardCall =
   /** Run a call on the leader; `to` is the leader this peer knows of (0: the manager picks). */
   | { op: 'toLeader'; to: NodeId; call: PeerCall }
-  | { op: 'memberAdd' }
+  /** `learner`: stays a learner until promoted (etcd's `member add --learner`); otherwise promoted once caught up. */
+  | { op: 'memberAdd'; learner?: boolean }
   | { op: 'memberRemove'; id: NodeId }
   | { op: 'memberPromote'; id: NodeId };
 

@@ -198,6 +198,9 @@ async function main(init: PeerInit): Promise<void> {
         case 'confChange':
           await runtime.confChange(call.change);
           break;
+        case 'promote':
+          await runtime.promote(call.id);
+          break;
         case 'campaign':
           runtime.campaign();
           break;

@@ -191,16 +191,38 @@ test('snapshot save writes the store with etcd’s trailing SHA-256', { skip }, 
   }
 });
 
+test('member add --learner stays a learner until member promote, as in etcd', { skip, timeout: 60_000 }, async () => {
+  const added = await ok(['member', 'add', 'ignored-name', '--learner', '--peer-urls=http://127.0.0.1:1']);
+  const id = /Member +([0-9a-f]+) added to cluster/.exec(added)?.[1];
+  assert.ok(id, added);
+  const row = async () => (await ok(['member', 'list'])).trim().split('\n').find((l) => l.startsWith(`${id},`));
+  // It stays a learner (last column) while the cluster keeps committing: nothing promotes it behind the user's back.
+  for (let i = 0; i < 5; i++) await ok(['put', `learner-${i}`, 'x']);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.match((await row()) ?? '', /, true$/);
+  let promoted = '';
+  await eventually('the caught-up learner to be promoted', async () => {
+    const r = await ctl(['member', 'promote', id]);
+    promoted = r.stdout;
+    return r.code === 0;
+  });
+  assert.match(promoted, new RegExp(`Member +${id} promoted in cluster`));
+  await eventually('the member list to show it as a voter', async () => /, false$/.test((await row()) ?? ''));
+  const again = await ctl(['member', 'promote', id]);
+  assert.match(again.stderr, /can only promote a learner member/);
+  assert.match(await ok(['member', 'remove', id]), new RegExp(`Member +${id} removed from cluster`));
+});
+
 test('member add, then member remove, through the manager', { skip, timeout: 60_000 }, async () => {
   const added = await ok(['member', 'add', 'ignored-name', '--peer-urls=http://127.0.0.1:1']);
-  const id = /Member ([0-9a-f]+) added to cluster/.exec(added)?.[1];
+  const id = /Member +([0-9a-f]+) added to cluster/.exec(added)?.[1];
   assert.ok(id, added);
   let list = (await ok(['member', 'list'])).trim().split('\n');
   assert.equal(list.length, 4);
-  assert.match(list[3]!, new RegExp(`^${id}, started, n4, http://n4\\.raftlab\\.invalid:2380, http://127\\.0\\.0\\.1:\\d+, false$`));
+  assert.match(list[3]!, new RegExp(`^${id}, started, (n\\d+), http://\\1\\.raftlab\\.invalid:2380, http://127\\.0\\.0\\.1:\\d+, false$`));
   const promote = await ctl(['member', 'promote', id]);
   assert.match(promote.stderr, /can only promote a learner member/);
-  assert.match(await ok(['member', 'remove', id]), new RegExp(`Member ${id} removed from cluster`));
+  assert.match(await ok(['member', 'remove', id]), new RegExp(`Member +${id} removed from cluster`));
   list = (await ok(['member', 'list'])).trim().split('\n');
   assert.equal(list.length, 3);
   assert.ok(!list.some((l) => l.startsWith(id)));

@@ -3,34 +3,18 @@
 // both Raft Lab and real etcd in the differential test).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { ClusterManager } from '../../src/cluster/cluster-manager.ts';
 import type { Timing } from '../../src/node/protocol.ts';
 import { etcdPackageDefinition } from '../../src/api/etcd/proto.ts';
+import { freePortRange } from '../../scripts/free-port.ts';
+
+export { freePortRange };
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.once('error', () => resolve(false));
-    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
-  });
-}
-
-/** A base port with `count` free consecutive ports after it; random, so parallel test files rarely collide. */
-export async function freePortRange(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20000 + Math.floor(Math.random() * 30000);
-    let ok = true;
-    for (let i = 0; i < count && ok; i++) ok = await portFree(base + i);
-    if (ok) return base;
-  }
-  throw new Error(`no ${count} consecutive free ports found`);
-}
 
 /**
  * Fast failovers, yet an election timeout long enough that a loaded CI machine does not delay heartbeats past

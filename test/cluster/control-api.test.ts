@@ -88,3 +88,30 @@ test('control API refuses WebSockets from foreign web pages but accepts its own 
     await stop();
   }
 });
+
+test('control API: add a learner, which stays one until promote', async () => {
+  const { manager, stop } = await startCluster();
+  const server = await ControlServer.start(manager, { port: 0 });
+  const ws = await connect(server.url);
+  try {
+    await manager.waitForLeader();
+    const badFlag = await request(ws, { op: 'add', learner: 'yes' });
+    assert.match(badFlag.error.message, /"learner" must be true or false/);
+    const added = await request(ws, { op: 'add', learner: true });
+    assert.equal(added.ok, true, JSON.stringify(added));
+    const name = added.result.name as string;
+    const learnerOf = () => manager.status().peers.find((p) => p.name === name);
+    await waitFor(() => learnerOf()?.isLearner && learnerOf()!.applied === manager.status().peers[0]!.applied, `${name} to be a caught-up learner`);
+    assert.equal(manager.status().quorum.members, 3, 'a learner does not count toward quorum');
+    const promoted = await request(ws, { op: 'promote', peer: name });
+    assert.equal(promoted.ok, true, JSON.stringify(promoted));
+    await waitFor(() => learnerOf()?.isLearner === false, `${name} to be a voter`);
+    assert.equal(manager.status().quorum.members, 4);
+    const again = await request(ws, { op: 'promote', peer: name });
+    assert.match(again.error.message, /can only promote a learner member/);
+  } finally {
+    ws.close();
+    await server.close();
+    await stop();
+  }
+});

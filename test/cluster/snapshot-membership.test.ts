@@ -4,6 +4,10 @@ import assert from 'node:assert/strict';
 import { encodeRequest } from '../../src/kv/codec.ts';
 import type { RangeResponse } from '../../src/kv/types.ts';
 import { kvPut } from '../../src/cluster/kv-client.ts';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { freePortRange } from '../api/support.ts';
 import { converged, getRetrying, peer, putRetrying, startCluster, waitFor } from './helpers.ts';
 
 test('a peer behind by more than the snapshot interval catches up from a snapshot', async () => {
@@ -60,6 +64,27 @@ test('adding and removing peers while writes continue loses nothing', async () =
     for (const key of acked) assert.notEqual((await getRetrying(manager, key)), null, `${key} survived`);
     assert.equal(manager.status().quorum.members, 3);
   } finally {
+    await stop();
+  }
+});
+
+test('a peer added while its client port is taken gets the next id and port; the failed start leaves nothing', async () => {
+  const base = await freePortRange(5);
+  const { manager, dir, stop } = await startCluster({ clientPortBase: base });
+  const busy: Server = createServer();
+  await new Promise<void>((r) => busy.listen(base + 3, '127.0.0.1', () => r()));
+  try {
+    await manager.waitForLeader();
+    const added = await manager.addPeer();
+    assert.equal(added, 5, 'n4 (port taken) was skipped');
+    assert.deepEqual(manager.endpoints(), [0, 1, 2, 4].map((i) => `127.0.0.1:${base + i}`));
+    assert.deepEqual(manager.status().peers.map((p) => p.name), ['n1', 'n2', 'n3', 'n5']);
+    assert.ok(!existsSync(join(dir, 'n4')), 'the folder of the peer that could not start is gone');
+    const record = JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as { members: { name: string }[] };
+    assert.deepEqual(record.members.map((m) => m.name), ['n1', 'n2', 'n3', 'n5']);
+    await waitFor(() => peer(manager, 'n5').role === 'follower' && !peer(manager, 'n5').isLearner, 'n5 to become a voter');
+  } finally {
+    busy.close();
     await stop();
   }
 });

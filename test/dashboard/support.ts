@@ -4,36 +4,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import WebSocket from 'ws';
+import { freePortRange } from '../../scripts/free-port.ts';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const ARTIFACTS = resolve('test/e2e/artifacts');
 const CLI = resolve('dist/cli.js');
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((res) => {
-    const s = createServer();
-    s.once('error', () => res(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => res(true)));
-  });
-}
-
-/** A free port p such that p .. p+count-1 are all free. */
-async function freePorts(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    let ok = true;
-    for (let i = 0; i < count && ok; i++) ok = await portFree(base + i);
-    if (ok) return base;
-  }
-  throw new Error('no free ports');
-}
 
 export interface RunningCluster {
   url: string;
@@ -46,8 +27,8 @@ export interface RunningCluster {
 export async function raftlabUp(nodes = 3): Promise<RunningCluster> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first (npm test does)`);
   if (!existsSync('dist/dashboard/index.html')) throw new Error('dist/dashboard is missing: run npm run build first');
-  const port = await freePorts(nodes);
-  const controlPort = await freePorts(1);
+  const port = await freePortRange(nodes);
+  const controlPort = await freePortRange(1);
   const child: ChildProcess = spawn(process.execPath, [CLI, 'up', '--memory', '--timing', 'fast', '--nodes', String(nodes), '--port', String(port), '--control-port', String(controlPort)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -51,17 +51,20 @@ export function clusterService(ctx: ServiceContext): UntypedServiceImplementatio
   const header = () => ctx.headers.make();
   return {
     MemberList: unary(async () => ({ header: header(), members: members(ctx) })),
-    MemberAdd: unary(async () => {
-      const id = (await ctx.bridge.forward({ op: 'memberAdd' })) as NodeId;
+    MemberAdd: unary(async (wire: Wire) => {
+      const learner = wire.isLearner === true;
+      const id = (await ctx.bridge.forward({ op: 'memberAdd', learner })) as NodeId;
       const list = members(ctx);
-      const member = list.find((m) => m.ID === memberIdOf(ctx.init.clusterId, id)) ?? {
+      // This peer may not have applied the new configuration yet: the member is what was asked for.
+      const listed = list.find((m) => m.ID === memberIdOf(ctx.init.clusterId, id));
+      const member = listed ? { ...listed, isLearner: learner } : {
         ID: memberIdOf(ctx.init.clusterId, id),
         name: `n${id}`,
         peerURLs: [peerUrlOf(id)],
         clientURLs: [],
-        isLearner: false,
+        isLearner: learner,
       };
-      return { header: header(), member, members: list.some((m) => m.ID === member.ID) ? list : [...list, member] };
+      return { header: header(), member, members: [...list.filter((m) => m.ID !== member.ID), member] };
     }),
     MemberRemove: unary(async (wire: Wire) => {
       const id = peerOfMember(ctx, wire.ID);
