@@ -3,7 +3,7 @@
 import { KvStateMachine } from '../kv/kv-state-machine.ts';
 import type { KvRequest } from '../kv/types.ts';
 import type { NodeId } from '../raft/types.ts';
-import type { PeerRuntime, SnapshotEncoding, StateMachine } from './peer-runtime.ts';
+import { encodeInSlices, type PeerRuntime, type SnapshotEncoding, type StateMachine } from './peer-runtime.ts';
 import type { PeerInit } from './protocol.ts';
 
 const ALL_KEYS = new Uint8Array([0]);
@@ -42,6 +42,11 @@ export class KvPeer implements StateMachine {
   /** A snapshot encoded a few keys at a time, so that the peer keeps serving while it is taken. */
   startSnapshot(): SnapshotEncoding {
     return this.sm.startSnapshot();
+  }
+
+  /** The snapshot of the state as it is now, encoded without holding the thread for long. */
+  snapshotNow(): Promise<Uint8Array> {
+    return encodeInSlices(this.sm.startSnapshot());
   }
 
   restore(data: Uint8Array): void {

@@ -38,6 +38,28 @@ const SNAPSHOT_SLICE_MS = 2;
 /** Keys per step() call between clock checks. */
 const SNAPSHOT_STEP_KEYS = 128;
 
+/** Runs encoding steps for about one slice; true when the encoding is complete. */
+function encodeOneSlice(encoding: SnapshotEncoding): boolean {
+  const deadline = performance.now() + SNAPSHOT_SLICE_MS;
+  let done: boolean;
+  do done = encoding.step(SNAPSHOT_STEP_KEYS);
+  while (!done && performance.now() < deadline);
+  return done;
+}
+
+/**
+ * Finishes an encoding a slice at a time, letting everything else waiting for the thread run in between (for
+ * requests that want the current state's snapshot, such as etcd's Maintenance.Snapshot).
+ */
+export async function encodeInSlices(encoding: SnapshotEncoding): Promise<Uint8Array> {
+  try {
+    while (!encodeOneSlice(encoding)) await new Promise((resolve) => setImmediate(resolve));
+    return encoding.result();
+  } finally {
+    encoding.cancel();
+  }
+}
+
 interface SnapshotJob {
   encoding: SnapshotEncoding;
   /** The applied index and membership when the encoding started: the snapshot's. */
@@ -572,11 +594,9 @@ export class PeerRuntime {
       setTimeout(() => this.encodeSlice(job), this.opts.timing.heartbeatMs);
       return;
     }
-    const deadline = performance.now() + SNAPSHOT_SLICE_MS;
     let done: boolean;
     try {
-      do done = job.encoding.step(SNAPSHOT_STEP_KEYS);
-      while (!done && performance.now() < deadline);
+      done = encodeOneSlice(job.encoding);
     } catch (err) {
       this.snapshotJob = undefined;
       this.stopped = true;

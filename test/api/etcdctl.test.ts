@@ -22,7 +22,7 @@ async function ok(args: string[], input?: string): Promise<string> {
 
 interface StatusJson {
   Endpoint: string;
-  Status: { header: { member_id: number | string; revision: number }; leader: number | string; raftIndex: number; raftTerm: number; version: string };
+  Status: { header: { member_id: number | string; revision: number }; leader: number | string; raftIndex: number; raftTerm: number; version: string; dbSize: number };
 }
 
 /** `endpoint status -w json` prints uint64 ids as JSON numbers, which lose precision in JS: read them as text. */
@@ -133,6 +133,8 @@ test('member list and endpoint status / health on every endpoint', { skip }, asy
   assert.equal(st.filter((s) => s.Status.leader === s.Status.header.member_id).length, 1, 'exactly one endpoint is the leader');
   assert.equal(new Set(st.map((s) => s.Status.leader)).size, 1, 'all agree on the leader');
   assert.ok(st.every((s) => s.Status.version === '3.5.0-raftlab'));
+  // In memory there is no folder to measure: the size is the encoded store's (it holds the keys put so far).
+  assert.ok(st.every((s) => s.Status.dbSize > 100), `db sizes ${st.map((s) => s.Status.dbSize)}`);
   const ids = members.map((m) => m.split(',')[0]);
   assert.deepEqual(st.map((s) => BigInt(s.Status.header.member_id).toString(16)), ids);
   const table = await ok(['endpoint', 'status', '-w', 'table']);

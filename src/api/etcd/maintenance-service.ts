@@ -28,16 +28,24 @@ export function framedSnapshot(data: Uint8Array): Buffer {
 export function maintenanceService(ctx: ServiceContext): UntypedServiceImplementation {
   const header = () => ctx.headers.make();
   const uint32 = (hex: string) => parseInt(hex.slice(-8), 16) >>> 0;
-  // Without a folder (in memory) the size is the encoded store, which costs a full encode: reuse it for a while.
+  // Without a folder (in memory) the size is the encoded store, which costs a full encode (in slices, so the
+  // peer keeps serving): reuse it for a while, and refresh it in the background once it is old.
   let encoded = { size: 0, at: -Infinity };
-  const encodedSize = () => {
-    if (performance.now() - encoded.at > 5000) encoded = { size: ctx.kv.sm.snapshot().length, at: performance.now() };
-    return encoded.size;
+  let encoding: Promise<number> | undefined;
+  const encodedSize = async (): Promise<number> => {
+    if (performance.now() - encoded.at > 5000 && !encoding) {
+      encoding = ctx.kv.snapshotNow().then(
+        (data) => (encoded = { size: data.length, at: performance.now() }).size,
+        () => encoded.size,
+      );
+      void encoding.finally(() => (encoding = undefined));
+    }
+    return encoded.at === -Infinity && encoding ? encoding : encoded.size;
   };
   return {
     Status: unary(async () => {
       const s = ctx.runtime.status();
-      const dbSize = ctx.bridge.dbSize() || encodedSize();
+      const dbSize = ctx.bridge.dbSize() || (await encodedSize());
       return {
         header: header(),
         version: SERVER_VERSION,
@@ -72,9 +80,9 @@ export function maintenanceService(ctx: ServiceContext): UntypedServiceImplement
       const text = JSON.stringify(r.kvs.map((kv) => ({ ...keyValue(kv), key: Buffer.from(kv.key).toString('base64'), value: Buffer.from(kv.value).toString('base64') })));
       return { header: header(), hash: uint32(digest64(Buffer.from(text))), compactRevision: Math.max(0, ctx.kv.sm.compactRevision) };
     }),
-    Snapshot: (call: ServerWritableStream<Wire, Wire>) => {
+    Snapshot: async (call: ServerWritableStream<Wire, Wire>) => {
       try {
-        const framed = framedSnapshot(ctx.kv.sm.snapshot());
+        const framed = framedSnapshot(await ctx.kv.snapshotNow());
         const h = header();
         for (let sent = 0; sent < framed.length; ) {
           const blob = framed.subarray(sent, Math.min(framed.length, sent + SNAPSHOT_CHUNK_BYTES));
