@@ -28,6 +28,9 @@ async function main(): Promise<void> {
   const profile = process.argv.includes('--cpu-prof');
 
   const flags = profile ? ['--cpu-prof', '--cpu-prof-dir', join(ROOT, 'bench', 'profiles')] : process.argv.includes('--heap-prof') ? ['--heap-prof', '--heap-prof-dir', join(ROOT, 'bench', 'profiles')] : [];
+  // --node-flags "--a --b": extra Node/V8 flags for the cluster's process, to try settings without a rebuild.
+  const extra = option('node-flags', '').split(' ').filter(Boolean);
+  flags.push(...extra);
   const system = await startRaftLab(join(ROOT, 'dist', 'cli.js'), 'etcd', flags);
   const { client, pid } = system;
   try {
