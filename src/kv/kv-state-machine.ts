@@ -19,7 +19,7 @@ import { Lessor, type LeaseTtlSource, type LessorOptions } from './lessor.ts';
 import { MvccStore } from './mvcc-store.ts';
 import { executeRange } from './range.ts';
 import { decodeSnapshot, encodeSnapshot, hashState, SnapshotEncoder } from './snapshot.ts';
-import { applyDeleteRange, applyPut, applyTxn, type WriteContext } from './txn.ts';
+import { applyDeleteRange, applyPut, applyTxn, isReadOnlyTxn, readTxn, type WriteContext } from './txn.ts';
 import {
   DEFAULT_KV_CONFIG,
   type CompactionResponse,
@@ -38,6 +38,8 @@ import {
   type RangeRequest,
   type RangeResponse,
   type ResponseFor,
+  type TxnRequest,
+  type TxnResponse,
 } from './types.ts';
 import { validateRequest } from './validate.ts';
 import { WatchHub, type WatchHistory } from './watch-hub.ts';
@@ -211,6 +213,13 @@ export class KvStateMachine {
     const request = decodeRequest(command);
     if (request.type !== 'range') throw new Error(`kv: ${request.type} is not a read`);
     return this.range(request);
+  }
+
+  /** A txn that writes nothing, answered from the store as it is (the caller makes it linearizable). */
+  readTxn(request: TxnRequest): TxnResponse {
+    validateRequest({ type: 'txn', ...request }, this.config.maxTxnOps);
+    if (!isReadOnlyTxn(request)) throw new Error('kv: a txn that writes is not a read');
+    return readTxn(this.mvcc, request);
   }
 
   range(request: RangeRequest): RangeResponse {

@@ -73,6 +73,40 @@ export function applyTxn(ctx: WriteContext, request: TxnRequest): WriteOutcome<T
   return { response, events };
 }
 
+/** True when no branch (nested ones included) writes: etcd answers such a txn as a read, without the log. */
+export function isReadOnlyTxn(request: TxnRequest): boolean {
+  const readOnly = (op: RequestOp) => 'requestRange' in op || ('requestTxn' in op && isReadOnlyTxn(op.requestTxn));
+  return (request.success ?? []).every(readOnly) && (request.failure ?? []).every(readOnly);
+}
+
+/** True when every op of both branches is a serializable range (as etcd decides: nested txns are not). */
+export function isSerializableTxn(request: TxnRequest): boolean {
+  const serializable = (op: RequestOp) => 'requestRange' in op && op.requestRange.serializable === true;
+  return (request.success ?? []).every(serializable) && (request.failure ?? []).every(serializable);
+}
+
+/**
+ * A read-only txn (see isReadOnlyTxn) evaluated against the store as it is: the same branches, checks and
+ * responses as applyTxn gives it, and no revision.
+ */
+export function readTxn(store: MvccStore, request: TxnRequest): TxnResponse {
+  const revision = store.currentRevision;
+  const plan = planTxn(store, request, revision);
+  checkPlan({ store }, plan, revision, checkRange);
+  const response = executeReads(store, plan, revision);
+  response.header = { revision };
+  return response;
+}
+
+function executeReads(store: MvccStore, plan: TxnPlan, revision: Revision): TxnResponse {
+  const responses = plan.ops.map((op, index): ResponseOp => {
+    if ('requestRange' in op) return { responseRange: executeRange(store, op.requestRange, revision) };
+    if ('requestTxn' in op) return { responseTxn: executeReads(store, plan.nested.get(index)!, revision) };
+    throw new Error('txn: a write in a read-only txn');
+  });
+  return { header: { revision: 0 }, succeeded: plan.succeeded, responses };
+}
+
 /** Ends the write txn and keeps lease attachments in step with what was written. */
 function finishWrite(ctx: WriteContext, txn: WriteTxn): KvEvent[] {
   const events = txn.end();
@@ -153,9 +187,9 @@ function planTxn(store: MvccStore, request: TxnRequest, revision: Revision): Txn
   return { succeeded, ops, nested };
 }
 
-type OpCheck = (ctx: WriteContext, op: RequestOp, revision: Revision) => void;
+type OpCheck<C> = (ctx: C, op: RequestOp, revision: Revision) => void;
 
-function checkPlan(ctx: WriteContext, plan: TxnPlan, revision: Revision, check: OpCheck): void {
+function checkPlan<C>(ctx: C, plan: TxnPlan, revision: Revision, check: OpCheck<C>): void {
   plan.ops.forEach((op, index) => {
     const nested = plan.nested.get(index);
     if (nested !== undefined) checkPlan(ctx, nested, revision, check);
@@ -170,7 +204,7 @@ function checkPut(ctx: WriteContext, op: RequestOp, revision: Revision): void {
 }
 
 /** A txn's range at an explicit revision is checked against the revision before the txn (0 = latest). */
-function checkRange(ctx: WriteContext, op: RequestOp, revision: Revision): void {
+function checkRange(ctx: { store: MvccStore }, op: RequestOp, revision: Revision): void {
   if (!('requestRange' in op)) return;
   const requested = op.requestRange.revision ?? 0;
   if (requested > revision) throw new KvError('futureRevision');

@@ -81,6 +81,25 @@ test('txn: interactive input on stdin, both branches', { skip }, async () => {
   assert.equal(await ok(['get', 'tx', '--print-value-only']), 'failed\n');
 });
 
+test('txn that only reads: answered without a log entry, and linearizable through any member', { skip }, async () => {
+  await ok(['put', 'ro', 'first']);
+  const indexes = async () => (await statuses()).map((s) => s.Status.raftIndex);
+  await eventually('equal raft indexes', async () => new Set(await indexes()).size === 1);
+  const before = await indexes();
+  const input = 'value("ro") = "first"\n\nget ro\n\nget missing\n\n';
+  // Through each member in turn (a follower answers after a ReadIndex round with its leader).
+  for (const endpoint of all) {
+    const r = await etcdctl([endpoint], ['txn', '-i'], { input });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /\nSUCCESS\n\nro\nfirst\n$/);
+  }
+  assert.deepEqual(await indexes(), before, 'no entry was appended for the read-only txns');
+  // A write through one member, then a read-only txn through another, sees it.
+  await etcdctl([all[0]!], ['put', 'ro', 'second']);
+  const after = await etcdctl([all[2]!], ['txn', '-i'], { input: 'value("ro") = "second"\n\nget ro\n\n\n' });
+  assert.match(after.stdout, /\nSUCCESS\n\nro\nsecond\n$/);
+});
+
 test('watch: --prefix live, --rev from history with --prev-kv', { skip }, async () => {
   const before = JSON.parse(await ok(['get', 'w', '-w', 'json']));
   const start = Number(before.header.revision) + 1;

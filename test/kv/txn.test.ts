@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Compare, CompareResult, CompareTarget, KvRequest, RequestOp, TxnRequest } from '../../src/kv/types.ts';
+import { isReadOnlyTxn, isSerializableTxn } from '../../src/kv/txn.ts';
 import { Harness, keysOf, text, utf8 } from './harness.ts';
 
 const put = (key: string, value = 'v'): RequestOp => ({ requestPut: { key: utf8(key), value: utf8(value) } });
@@ -181,5 +182,41 @@ describe('txn execution', () => {
     assert.deepEqual(keysOf(op.responseDeleteRange.prevKvs), ['r1', 'r2']);
     assert.equal(h.get('r', { rangeEnd: utf8('s') }).count, 0);
     assert.equal(h.sm.revision, 6);
+  });
+});
+
+describe('read-only txns (answered as reads, not log entries)', () => {
+  const readOnly: Array<[string, TxnRequest]> = [
+    ['compares hold: success branch of gets', { compare: [cmp('k', 'VALUE', 'EQUAL', { value: utf8('b') })], success: [get('k'), get('r1')], failure: [get('r2')] }],
+    ['a compare fails: failure branch', { compare: [cmp('k', 'VERSION', 'GREATER', { version: 5 })], success: [get('k')], failure: [get('r2'), get('nope')] }],
+    ['nested read-only txns', { success: [txn({ compare: [cmp('r1', 'MOD', 'LESS', { modRevision: 4 })], success: [get('r1')] }), get('k')] }],
+    ['a range at an older revision', { success: [{ requestRange: { key: utf8('k'), revision: 3 } }] }],
+    ['no ops at all', { compare: [cmp('k', 'LEASE', 'EQUAL', { lease: 7n })] }],
+  ];
+  for (const [name, request] of readOnly) {
+    it(`${name}: the same answer as through the log, and nothing written`, () => {
+      const h = fixture();
+      const read = h.sm.readTxn(request);
+      const revision = h.sm.currentRevision;
+      const logged = h.apply({ type: 'txn', ...request });
+      assert.deepEqual(read, logged);
+      assert.equal(h.sm.currentRevision, revision, 'a read-only txn through the log writes nothing either');
+    });
+  }
+
+  it('a txn with a put or delete in any branch (nested too) is not read-only', () => {
+    assert.equal(isReadOnlyTxn({ success: [get('k')], failure: [put('k')] }), false);
+    assert.equal(isReadOnlyTxn({ success: [txn({ failure: [del('k')] })] }), false);
+    assert.equal(isReadOnlyTxn({ success: [txn({ success: [get('k')] })] }), true);
+    assert.equal(isSerializableTxn({ success: [{ requestRange: { key: utf8('k'), serializable: true } }] }), true);
+    assert.equal(isSerializableTxn({ success: [get('k')] }), false);
+    assert.throws(() => fixture().sm.readTxn({ success: [put('k')] }), /a txn that writes is not a read/);
+  });
+
+  it('a read-only txn at a future or compacted revision fails as it would through the log', () => {
+    const h = fixture();
+    assert.throws(() => h.sm.readTxn({ success: [{ requestRange: { key: utf8('k'), revision: 99 } }] }), (e: unknown) => e instanceof Error && /future revision/.test(e.message));
+    h.apply({ type: 'compaction', revision: 4 });
+    assert.throws(() => h.sm.readTxn({ success: [{ requestRange: { key: utf8('k'), revision: 2 } }] }), (e: unknown) => e instanceof Error && /compacted/.test(e.message));
   });
 });

@@ -1,6 +1,7 @@
 // etcd's KV service. Writes go through the Raft log (a follower's proposal is forwarded to the leader by Raft
 // itself); linearizable reads wait for a ReadIndex round, serializable ones read this peer's store as it is.
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
+import { isReadOnlyTxn, isSerializableTxn } from '../../kv/txn.ts';
 import { validateRequest } from '../../kv/validate.ts';
 import type { CompactionResponse, DeleteRangeResponse, KvRequest, PutResponse, TxnResponse } from '../../kv/types.ts';
 import type { ServiceContext } from './context.ts';
@@ -21,8 +22,15 @@ export function kvService(ctx: ServiceContext): UntypedServiceImplementation {
     }),
     Put: unary(async (wire) => putResponse((await propose({ type: 'put', ...putRequest(wire) })) as PutResponse, header)),
     DeleteRange: unary(async (wire) => deleteRangeResponse((await propose({ type: 'deleteRange', ...deleteRangeRequest(wire) })) as DeleteRangeResponse, header)),
-    // Every txn goes through the log, read-only ones too: simpler than a second execution path, and correct.
-    Txn: unary(async (wire) => txnResponse((await propose({ type: 'txn', ...txnRequest(wire) })) as TxnResponse, header)),
+    Txn: unary(async (wire) => {
+      const request = txnRequest(wire);
+      if (!isReadOnlyTxn(request)) return txnResponse((await propose({ type: 'txn', ...request })) as TxnResponse, header);
+      // As etcd: a txn that only reads is a read (a ReadIndex round unless every range is serializable), not a
+      // log entry; its compares and ranges then run in one go on this peer's store.
+      validateRequest({ type: 'txn', ...request }, ctx.kv.sm.config.maxTxnOps);
+      if (!isSerializableTxn(request)) await ctx.runtime.linearizableBarrier();
+      return txnResponse(ctx.kv.sm.readTxn(request), header);
+    }),
     Compact: unary(async (wire) => {
       const response = (await propose({ type: 'compaction', revision: num(wire.revision), physical: wire.physical === true })) as CompactionResponse;
       return { header: header(response.header.revision) };
