@@ -197,10 +197,10 @@ describe('read-only txns (answered as reads, not log entries)', () => {
     it(`${name}: the same answer as through the log, and nothing written`, () => {
       const h = fixture();
       const read = h.sm.readTxn(request);
-      const revision = h.sm.currentRevision;
+      const revision = h.sm.revision;
       const logged = h.apply({ type: 'txn', ...request });
       assert.deepEqual(read, logged);
-      assert.equal(h.sm.currentRevision, revision, 'a read-only txn through the log writes nothing either');
+      assert.equal(h.sm.revision, revision, 'a read-only txn through the log writes nothing either');
     });
   }
 
