@@ -92,7 +92,7 @@ export class ClusterViewProvider implements vscode.TreeDataProvider<ClusterNode>
     item.description = peerDescription(p);
     item.iconPath = peerIcon(p);
     const leader = p.state === 'up' && p.role === 'leader';
-    item.contextValue = `peer-${p.state}${leader ? '-leader' : ''}`;
+    item.contextValue = `peer-${p.state}${leader ? '-leader' : ''}${p.isLearner && p.state !== 'removed' ? '-learner' : ''}`;
     const tip = new vscode.MarkdownString(undefined, true);
     tip.appendMarkdown(`**${p.name}** — ${peerDescription(p)}\n\n`);
     tip.appendMarkdown(

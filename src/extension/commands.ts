@@ -91,7 +91,7 @@ async function pickPeer(session: Session, title: string, arg: unknown, accept: (
   if (fromTree && typeof fromTree === 'object' && fromTree.kind === 'peer') return fromTree.peer;
   const status = session.manager().status();
   const peers = status.peers.filter((p) => p.state !== 'removed' && accept(p));
-  if (peers.length === 0) throw new Error('no peer fits');
+  if (peers.length === 0) throw new Error(`no node can be picked for ${title}`);
   const pick = await vscode.window.showQuickPick(
     peers.map((p) => ({
       label: p.name,
@@ -264,8 +264,23 @@ export function registerCommands(cc: CommandContext): vscode.Disposable[] {
     }),
     reg('raftlab.addNode', 'Add Node', async () => {
       const m = session.manager();
-      const id = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Raft Lab: adding a node (learner, catching up, then voter)…' }, () => m.addPeer());
-      info(`n${id} joined the cluster on 127.0.0.1:${m.clientPort(id)}`);
+      const kind = await vscode.window.showQuickPick(
+        [
+          { label: 'Voter', detail: 'Joins as a learner, catches up, then votes and counts toward quorum', learner: false },
+          { label: 'Learner', detail: 'Receives every entry but does not vote or count toward quorum, until you promote it', learner: true },
+        ],
+        { title: 'Add Node', placeHolder: 'Add the new node as' },
+      );
+      if (!kind) return;
+      const title = kind.learner ? 'Raft Lab: adding a learner…' : 'Raft Lab: adding a node (learner, catching up, then voter)…';
+      const id = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, () => m.addPeer({ learner: kind.learner }));
+      info(`n${id} joined the cluster${kind.learner ? ' as a learner' : ''} on 127.0.0.1:${m.clientPort(id)}`);
+    }),
+    reg('raftlab.promoteNode', 'Promote Learner', async (arg?: unknown) => {
+      const p = await pickPeer(session, 'Promote Learner', arg, (peer) => peer.isLearner);
+      if (!p) return;
+      await session.manager().promotePeer(p.id);
+      info(`${p.name} is now a voter`);
     }),
     reg('raftlab.removeNode', 'Remove Node', async (arg?: unknown) => {
       const p = await pickPeer(session, 'Remove Node', arg);

@@ -174,11 +174,23 @@ async function scenario(s: CodeServer): Promise<void> {
   etcdctl('put', '/e2e/after-failover', 'ok');
   assert.equal(etcdctl('get', '/e2e/after-failover', '--print-value-only').trim(), 'ok');
 
+  // Add a learner, then promote it from the palette (the quick pick offers only learners).
+  await s.runCommand('Raft Lab: Add Node');
+  await s.answer('Learner', 'Add Node');
+  await s.notification(/n4 joined the cluster as a learner/).first().waitFor({ timeout: 30_000 });
+  await s.treeRow(/^n4.*learner/).first().waitFor({ timeout: 20_000 });
+  await s.runCommand('Raft Lab: Promote Learner');
+  await s.answer('n4', 'Promote Learner');
+  await s.notification(/n4 is now a voter/).first().waitFor({ timeout: 30_000 });
+  const promoted = s.statusBarItem(/Raft Lab: n\d leader · term \d+ · 3\/4 up/);
+  await promoted.waitFor({ timeout: 20_000 });
+  await s.shot('09-learner-promoted.png');
+
   // The status bar opens the dashboard.
-  await failedOver.click();
+  await promoted.click();
   await page.locator('.tabs-container .tab', { hasText: 'Raft Lab Dashboard' }).waitFor({ timeout: 20_000 });
   await page.locator('iframe.webview.ready').first().waitFor({ timeout: 30_000 });
-  await s.shot('09-dashboard-from-status-bar.png');
+  await s.shot('10-dashboard-from-status-bar.png');
 
   // Activation stayed light: the extension logs how long it took.
   const logLine = findLogLine(s.runDir, /activated in ([\d.]+) ms/);
@@ -188,5 +200,5 @@ async function scenario(s: CodeServer): Promise<void> {
 
   await s.runCommand('Raft Lab: Stop Cluster');
   await s.statusBarItem('Raft Lab: stopped').waitFor({ timeout: 30_000 });
-  await s.shot('10-stopped.png');
+  await s.shot('11-stopped.png');
 }
