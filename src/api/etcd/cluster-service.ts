@@ -22,6 +22,15 @@ export function peerUrlOf(peer: NodeId): string {
   return `http://n${peer}.raftlab.invalid:2380`;
 }
 
+/**
+ * A member's client URL, without etcd's `http://`: etcdctl 3.4 dials a URL from the member list (`endpoint status
+ * --cluster`, `endpoint health --cluster`) with the whole URL as the HTTP/2 :authority, which Go servers accept
+ * but Node's HTTP/2 (nghttp2) refuses with PROTOCOL_ERROR; host:port is what every etcd client also takes.
+ */
+export function clientUrlOf(port: number): string {
+  return `127.0.0.1:${port}`;
+}
+
 export function members(ctx: ServiceContext): WireMember[] {
   const learners = new Set(ctx.runtime.status().confState.learners);
   return Object.entries(ctx.kv.memberPorts)
@@ -33,7 +42,7 @@ export function members(ctx: ServiceContext): WireMember[] {
         ID: memberIdOf(ctx.init.clusterId, id),
         name: ctx.kv.names[id] ?? `n${id}`,
         peerURLs: [peerUrlOf(id)],
-        clientURLs: port ? [`http://127.0.0.1:${port}`] : [],
+        clientURLs: port ? [clientUrlOf(port)] : [],
         isLearner: learners.has(id),
       };
     });
