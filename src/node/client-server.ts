@@ -1,5 +1,6 @@
-// One peer's etcd v3 gRPC API on 127.0.0.1:<clientPort>, served from the peer's own worker thread so that
-// reads and watches touch the store directly. The services live in src/api/etcd/.
+// One peer's etcd v3 gRPC API (and etcd's /health, /version, /metrics) on 127.0.0.1:<clientPort>, served from
+// the peer's own worker thread so that reads and watches touch the store directly. The services live in src/api/etcd/.
+import { createServer as createHttpServer } from 'node:http';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { authService } from '../api/etcd/auth-service.ts';
 import { clusterService } from '../api/etcd/cluster-service.ts';
@@ -9,8 +10,10 @@ import { HeaderSource } from '../api/etcd/header.ts';
 import { kvService } from '../api/etcd/kv-service.ts';
 import { leaseService } from '../api/etcd/lease-service.ts';
 import { maintenanceService } from '../api/etcd/maintenance-service.ts';
+import { httpEndpoints } from '../api/etcd/http-endpoints.ts';
 import { etcdServiceDefinitions } from '../api/etcd/proto.ts';
 import { watchService } from '../api/etcd/watch-service.ts';
+import { listenClientPort, type ClientPort } from './client-port.ts';
 import type { KvPeer } from './kv-peer.ts';
 import type { PeerRuntime } from './peer-runtime.ts';
 import type { PeerInit } from './protocol.ts';
@@ -49,14 +52,21 @@ export async function startClientServer(init: PeerInit, runtime: PeerRuntime, kv
   server.addService(service('Maintenance'), maintenanceService(ctx));
   server.addService(service('Auth'), authService(ctx));
 
+  // gRPC and etcd's plain-HTTP endpoints share the client port (client-port.ts tells them apart).
+  const grpc = server.createConnectionInjector(ServerCredentials.createInsecure());
+  const http = createHttpServer(httpEndpoints(ctx).handle);
   const address = `127.0.0.1:${init.clientPort}`;
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(address, ServerCredentials.createInsecure(), (err, bound) => {
-      if (!err) return resolve(bound);
-      const inUse = /EADDRINUSE|in use/i.test(err.message);
-      reject(new Error(inUse ? `etcd client port ${address} is already in use; stop what uses it or choose another port` : `cannot serve the etcd API on ${address}: ${err.message}`));
+  let clientPort: ClientPort;
+  try {
+    clientPort = await listenClientPort('127.0.0.1', init.clientPort, {
+      http2: (socket) => grpc.injectConnection(socket),
+      http1: (socket) => http.emit('connection', socket),
     });
-  });
+  } catch (err) {
+    grpc.destroy();
+    const e = err as NodeJS.ErrnoException;
+    throw new Error(e.code === 'EADDRINUSE' ? `etcd client port ${address} is already in use; stop what uses it or choose another port` : `cannot serve the etcd API on ${address}: ${e.message}`);
+  }
 
   let leaderlessFor = 0;
   const monitor = setInterval(() => {
@@ -65,11 +75,13 @@ export async function startClientServer(init: PeerInit, runtime: PeerRuntime, kv
   }, init.timing.electionMs);
 
   return {
-    port,
+    port: clientPort.port,
     close: async () => {
       clearInterval(monitor);
       // Open streams (watches, keep-alives) would hold a graceful shutdown forever.
+      grpc.destroy();
       server.forceShutdown();
+      await clientPort.close();
     },
   };
 }

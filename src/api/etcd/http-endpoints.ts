@@ -1,0 +1,80 @@
+// The plain-HTTP endpoints etcd serves on its client port next to gRPC: /health (what health checks and
+// container probes call), /version, and /metrics in Prometheus' text format (what dashboards scrape and
+// `etcdctl check` reads). Everything else is a 404.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServiceContext } from './context.ts';
+import { memberIdOf } from './header.ts';
+import { SERVER_VERSION } from './maintenance-service.ts';
+
+/** etcd gives its health check's quorum read one second. */
+const HEALTH_READ_MS = 1000;
+
+export interface HttpEndpoints {
+  handle(req: IncomingMessage, res: ServerResponse): void;
+}
+
+export function httpEndpoints(ctx: ServiceContext): HttpEndpoints {
+  return {
+    handle(req, res) {
+      const path = (req.url ?? '/').split('?')[0];
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'method not allowed\n');
+      switch (path) {
+        case '/health':
+        case '/livez':
+        case '/readyz':
+          void health(ctx).then(({ ok, reason }) => send(res, ok ? 200 : 503, 'application/json', JSON.stringify({ health: String(ok), reason })));
+          return;
+        case '/version':
+          return send(res, 200, 'application/json', JSON.stringify({ etcdserver: SERVER_VERSION, etcdcluster: '3.5.0' }));
+        case '/metrics':
+          return send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', metrics(ctx));
+        default:
+          return send(res, 404, 'text/plain', '404 page not found\n');
+      }
+    },
+  };
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}
+
+/** As etcd: healthy when this member knows a leader and a quorum read through it completes in time. */
+async function health(ctx: ServiceContext): Promise<{ ok: boolean; reason: string }> {
+  if (ctx.leader() === 0) return { ok: false, reason: 'RAFT NO LEADER' };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timed out')), HEALTH_READ_MS)));
+  try {
+    await Promise.race([ctx.runtime.linearizableBarrier(), late]);
+    return { ok: true, reason: '' };
+  } catch (err) {
+    return { ok: false, reason: `QGET ERROR: ${(err as Error).message}` };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** etcd's names for what this member can tell about itself. */
+function metrics(ctx: ServiceContext): string {
+  const s = ctx.runtime.status();
+  const info = ctx.kv.info();
+  const lines: string[] = [];
+  const metric = (name: string, type: 'gauge' | 'counter', help: string, value: number, labels = '') => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name}${labels} ${value}`);
+  };
+  metric('etcd_server_has_leader', 'gauge', 'Whether or not a leader exists. 1 is existence, 0 is not.', s.lead === 0 ? 0 : 1);
+  metric('etcd_server_is_leader', 'gauge', 'Whether or not this member is a leader. 1 if is, 0 otherwise.', s.role === 'leader' ? 1 : 0);
+  metric('etcd_server_is_learner', 'gauge', 'Whether or not this member is a learner. 1 if is, 0 otherwise.', s.isLearner ? 1 : 0);
+  metric('etcd_server_id', 'gauge', 'Server or member ID in hexadecimal format. 1 for current ID.', 1, `{server_id="${BigInt(memberIdOf(ctx.init.clusterId, ctx.init.id)).toString(16)}"}`);
+  metric('etcd_server_proposals_committed_total', 'gauge', 'The total number of consensus proposals committed.', s.commit);
+  metric('etcd_server_proposals_applied_total', 'gauge', 'The total number of consensus proposals applied.', s.applied);
+  metric('etcd_server_term', 'gauge', 'The current Raft term of this member (Raft Lab).', s.term);
+  metric('etcd_debugging_mvcc_current_revision', 'gauge', 'The current revision of store.', info.revision);
+  metric('etcd_debugging_mvcc_compact_revision', 'gauge', 'The revision of the last compaction in store.', Math.max(0, info.compactRevision));
+  metric('etcd_debugging_mvcc_keys_total', 'gauge', 'Total number of keys.', info.keys);
+  metric('etcd_mvcc_db_total_size_in_bytes', 'gauge', 'Total size of the underlying database physically allocated in bytes.', ctx.bridge.dbSize());
+  // Every peer runs in one process (a worker thread each): this is the whole cluster's resident memory.
+  metric('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes (of the whole Raft Lab process).', process.memoryUsage.rss());
+  return `${lines.join('\n')}\n`;
+}

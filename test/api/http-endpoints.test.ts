@@ -1,0 +1,83 @@
+// etcd's plain-HTTP endpoints on the client port, beside gRPC: /health, /version, /metrics, and what a port
+// shared by two protocols must survive (a client that hangs up in the middle of the HTTP/2 preface).
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { after, before, test } from 'node:test';
+import { eventually, rawClient, startCluster, type TestCluster } from './support.ts';
+
+let cluster: TestCluster;
+const url = (i: number, path: string) => `http://${cluster.endpoints[i]}${path}`;
+
+before(async () => {
+  cluster = await startCluster();
+});
+after(async () => {
+  await cluster?.stop();
+});
+
+test('/health is 200 with a leader on every member, /version names the server', async () => {
+  for (let i = 0; i < 3; i++) {
+    const health = await fetch(url(i, '/health'));
+    assert.equal(health.status, 200);
+    assert.deepEqual(await health.json(), { health: 'true', reason: '' });
+    const version = await fetch(url(i, '/version'));
+    assert.deepEqual(await version.json(), { etcdserver: '3.5.0-raftlab', etcdcluster: '3.5.0' });
+  }
+  assert.equal((await fetch(url(0, '/v2/keys'))).status, 404);
+  assert.equal((await fetch(url(0, '/health'), { method: 'POST' })).status, 405);
+});
+
+test('/health turns 503 on a member cut off from the others, and back to 200 when healed', async () => {
+  const lead = await cluster.manager.waitForLeader();
+  const peers = cluster.manager.status().peers;
+  const index = peers.findIndex((p) => p.id !== lead);
+  const victim = peers[index]!;
+  cluster.manager.isolate(victim.id);
+  try {
+    await eventually('the isolated member to report itself unhealthy', async () => (await fetch(url(index, '/health'))).status === 503);
+    const body = (await (await fetch(url(index, '/health'))).json()) as { health: string; reason: string };
+    assert.equal(body.health, 'false');
+    assert.match(body.reason, /NO LEADER|QGET ERROR/);
+  } finally {
+    cluster.manager.heal();
+  }
+  await eventually('it to be healthy again', async () => (await fetch(url(index, '/health'))).status === 200);
+});
+
+test('/metrics speaks the Prometheus text format with etcd names', async () => {
+  const client = rawClient(cluster.endpoints[0]!);
+  await client.kv.Put({ key: Buffer.from('metrics-probe'), value: Buffer.from('x') });
+  client.close();
+  const lead = cluster.manager.leaderId();
+  let leaders = 0;
+  for (let i = 0; i < 3; i++) {
+    const res = await fetch(url(i, '/metrics'));
+    assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1]);
+    assert.equal(value('etcd_server_has_leader'), 1);
+    leaders += value('etcd_server_is_leader');
+    assert.ok(value('etcd_server_proposals_committed_total') > 0);
+    assert.ok(value('process_resident_memory_bytes') > 10 * 2 ** 20);
+    assert.match(text, /^# TYPE etcd_mvcc_db_total_size_in_bytes gauge$/m);
+    if (cluster.manager.status().peers[i]!.id === lead) assert.equal(value('etcd_server_is_leader'), 1);
+  }
+  assert.equal(leaders, 1, 'exactly one member says it leads');
+});
+
+test('a client that hangs up inside the HTTP/2 preface, or sends garbage, leaves the port serving both protocols', async () => {
+  for (const bytes of ['PRI * HT', '\x00\x01\x02garbage\r\n\r\n']) {
+    await new Promise<void>((resolve) => {
+      const socket = connect(Number(cluster.endpoints[0]!.split(':')[1]), '127.0.0.1', () => {
+        socket.write(bytes);
+        setTimeout(() => (socket.destroy(), resolve()), 50);
+      });
+      socket.on('error', () => resolve());
+    });
+  }
+  assert.equal((await fetch(url(0, '/health'))).status, 200);
+  const client = rawClient(cluster.endpoints[0]!);
+  const got = await client.kv.Range({ key: Buffer.from('metrics-probe') });
+  client.close();
+  assert.equal(Buffer.from((got.kvs as { value: Uint8Array }[])[0]!.value).toString(), 'x');
+});
