@@ -57,7 +57,8 @@ export function peerOfMember(ctx: ServiceContext, memberId: unknown): NodeId {
 }
 
 export function clusterService(ctx: ServiceContext): UntypedServiceImplementation {
-  const header = () => ctx.headers.make();
+  // etcd's membership answers carry no store revision in their header.
+  const header = () => ({ ...ctx.headers.make(), revision: 0 });
   return {
     MemberList: unary(async () => ({ header: header(), members: members(ctx) })),
     MemberAdd: unary(async (wire: Wire) => {

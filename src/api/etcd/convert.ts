@@ -158,7 +158,7 @@ export function event(e: KvEvent): Wire {
 }
 
 /** A header maker: fills cluster/member ids and term around a store revision. */
-export type MakeHeader = (revision?: number) => ProtoHeader;
+export type MakeHeader = (revision?: number) => Partial<ProtoHeader>;
 
 export function rangeResponse(r: RangeResponse, header: MakeHeader): Wire {
   return { header: header(r.header.revision), kvs: r.kvs.map(keyValue), more: r.more, count: r.count };
@@ -173,8 +173,11 @@ export function deleteRangeResponse(r: DeleteRangeResponse, header: MakeHeader):
 }
 
 export function txnResponse(r: TxnResponse, header: MakeHeader): Wire {
-  return { header: header(r.header.revision), succeeded: r.succeeded, responses: r.responses.map((op) => responseOp(op, header)) };
+  return { header: header(r.header.revision), succeeded: r.succeeded, responses: r.responses.map((op) => responseOp(op, revisionOnly)) };
 }
+
+/** etcd fills in only the revision of the headers inside a txn's responses. */
+const revisionOnly: MakeHeader = (revision) => ({ revision: revision ?? 0 });
 
 function responseOp(op: ResponseOp, header: MakeHeader): Wire {
   if ('responseRange' in op) return { responseRange: rangeResponse(op.responseRange, header) };

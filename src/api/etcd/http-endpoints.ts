@@ -1,8 +1,9 @@
 // The plain-HTTP endpoints etcd serves on its client port next to gRPC: /health (what health checks and
-// container probes call), /version, and /metrics in Prometheus' text format (what dashboards scrape and
-// `etcdctl check` reads). Everything else is a 404.
+// container probes call), /version, /metrics in Prometheus' text format (what dashboards scrape and
+// `etcdctl check` reads), and the JSON gateway under /v3/ (gateway.ts). Everything else is a 404.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServiceContext } from './context.ts';
+import type { Gateway } from './gateway.ts';
 import { memberIdOf } from './header.ts';
 import { SERVER_VERSION } from './maintenance-service.ts';
 
@@ -13,10 +14,11 @@ export interface HttpEndpoints {
   handle(req: IncomingMessage, res: ServerResponse): void;
 }
 
-export function httpEndpoints(ctx: ServiceContext): HttpEndpoints {
+export function httpEndpoints(ctx: ServiceContext, gateway: Gateway): HttpEndpoints {
   return {
     handle(req, res) {
-      const path = (req.url ?? '/').split('?')[0];
+      const path = (req.url ?? '/').split('?')[0]!;
+      if (gateway.handles(path)) return gateway.handle(req, res, path);
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'method not allowed\n');
       switch (path) {
         case '/health':

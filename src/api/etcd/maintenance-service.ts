@@ -71,7 +71,8 @@ export function maintenanceService(ctx: ServiceContext): UntypedServiceImplement
       if (to !== ctx.init.id) await ctx.runtime.transferLeader(to);
       return { header: header() };
     }),
-    Alarm: unary(async () => ({ header: header(), alarms: [] })),
+    // etcd answers an alarm list without alarms with an empty message, header and all.
+    Alarm: unary(async () => ({ alarms: [] })),
     Defragment: unary(async () => ({ header: header() })),
     Hash: unary(async () => ({ header: header(), hash: uint32(ctx.kv.sm.hash()) })),
     HashKV: unary(async (wire: Wire) => {

@@ -544,20 +544,29 @@ message AuthRoleRevokePermissionResponse { ResponseHeader header = 1; }
 export const LOADER_OPTIONS: protoLoader.Options = { longs: String, enums: String, bytes: Buffer, defaults: true, oneofs: true };
 
 let cachedRoot: protobuf.Root | undefined;
+let cachedProtoNamesRoot: protobuf.Root | undefined;
 let cached: protoLoader.PackageDefinition | undefined;
+
+function parseRoot(keepCase: boolean): protobuf.Root {
+  // A .proto file may hold one package; the text holds two, so parse each part into the same root.
+  const root = new protobuf.Root();
+  const [mvcc, rest] = ETCD_PROTO.split(/^package etcdserverpb;$/m) as [string, string];
+  protobuf.parse(mvcc, root, { keepCase });
+  protobuf.parse(`syntax = "proto3";\npackage etcdserverpb;\n${rest}`, root, { keepCase });
+  root.resolveAll();
+  return root;
+}
 
 /** The parsed protobuf types (field names camelCased, as the KV types use). */
 function etcdRoot(): protobuf.Root {
-  if (!cachedRoot) {
-    // A .proto file may hold one package; the text holds two, so parse each part into the same root.
-    const root = new protobuf.Root();
-    const [mvcc, rest] = ETCD_PROTO.split(/^package etcdserverpb;$/m) as [string, string];
-    protobuf.parse(mvcc, root, { keepCase: false });
-    protobuf.parse(`syntax = "proto3";\npackage etcdserverpb;\n${rest}`, root, { keepCase: false });
-    root.resolveAll();
-    cachedRoot = root;
-  }
+  cachedRoot ??= parseRoot(false);
   return cachedRoot;
+}
+
+/** The same types with the field names as the proto spells them (`create_revision`), as etcd's JSON gateway writes. */
+export function etcdProtoNamesRoot(): protobuf.Root {
+  cachedProtoNamesRoot ??= parseRoot(true);
+  return cachedProtoNamesRoot;
 }
 
 /** The package definition for @grpc/grpc-js clients (tests, the benchmark), parsed once. */
