@@ -1,5 +1,7 @@
 // `raftlab up`: runs a cluster in this process until Ctrl-C, with the control API and a live status table.
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { readSnapshotFile, SnapshotFileError } from '../api/etcd/snapshot-file.ts';
 import { ControlServer } from '../api/control-server.ts';
 import { ClusterManager } from '../cluster/cluster-manager.ts';
 import type { ClusterEvent } from '../cluster/status.ts';
@@ -15,12 +17,16 @@ export async function runUp(args: Args, dashboardDir: string | undefined): Promi
   const memory = args.flags.get('memory') === true;
   const dataDir = stringFlag(args, 'data-dir', '.raftlab');
   const snapshotCount = intFlag(args, 'snapshot-count', 10_000, 10, 10_000_000);
+  const restoreFile = args.flags.get('restore');
+  if (restoreFile === true) throw new UsageError('--restore needs the snapshot file saved with `etcdctl snapshot save`');
+  const restore = typeof restoreFile === 'string' ? await readRestore(restoreFile) : undefined;
 
   // Fail early, naming the port, rather than half-start a cluster.
   for (let i = 0; i < nodes; i++) await assertPortFree(port + i, 'client');
   if (controlPort) await assertPortFree(controlPort, 'control');
 
-  const manager = await ClusterManager.start({ nodes, dataDir, memory, timing, clientPortBase: port, snapshotCount });
+  const manager = await ClusterManager.start({ nodes, dataDir, memory, timing, clientPortBase: port, snapshotCount, ...(restore ? { restore } : {}) });
+  if (restore) console.log(`restored the store saved in ${restoreFile} (at raft index ${restore.index})`);
   let control: ControlServer;
   try {
     control = await ControlServer.start(manager, { port: controlPort, ...(dashboardDir ? { dashboardDir } : {}) });
@@ -84,4 +90,21 @@ function plainLines(manager: ClusterManager): () => void {
 
 function formatEvent(e: ClusterEvent): string {
   return `${new Date(e.at).toISOString()} ${e.message}`;
+}
+
+/** The store in a file from `etcdctl snapshot save` (against Raft Lab), checked before anything starts. */
+async function readRestore(file: string): Promise<{ data: Uint8Array; index: number }> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(file);
+  } catch (err) {
+    throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  try {
+    const { data, appliedIndex } = readSnapshotFile(bytes, file);
+    return { data, index: Math.max(1, appliedIndex) };
+  } catch (err) {
+    if (err instanceof SnapshotFileError) throw new UsageError(err.message);
+    throw err;
+  }
 }

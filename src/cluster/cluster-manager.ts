@@ -26,6 +26,11 @@ export interface ClusterOptions {
   snapshotCount?: number;
   catchUpEntries?: number;
   requestTimeoutMs?: number;
+  /**
+   * Start a new cluster whose store is this saved one (`raftlab up --restore`): the KV snapshot and the index
+   * it was taken at. Refused when the data folder already holds a cluster.
+   */
+  restore?: { data: Uint8Array; index: number };
 }
 
 interface MemberRecord {
@@ -81,7 +86,7 @@ export class ClusterManager extends EventEmitter {
 
   private constructor(
     private record: ClusterRecord,
-    private readonly opts: Required<Omit<ClusterOptions, 'dataDir' | 'timing'>> & { dataDir: string | undefined },
+    private readonly opts: Required<Omit<ClusterOptions, 'dataDir' | 'timing' | 'restore'>> & { dataDir: string | undefined; restore: ClusterOptions['restore'] },
     timing: Timing,
   ) {
     super();
@@ -108,7 +113,11 @@ export class ClusterManager extends EventEmitter {
       snapshotCount: options.snapshotCount ?? 10_000,
       catchUpEntries: options.catchUpEntries ?? 5_000,
       requestTimeoutMs: options.requestTimeoutMs ?? Math.max(2000, 5 * timing.electionMs),
+      restore: options.restore,
     };
+    if (options.restore && dataDir !== undefined && existsSync(join(dataDir, 'cluster.json'))) {
+      throw new ClusterError(`restoring makes a new cluster, but ${dataDir} already holds one; choose another --data-dir, or move that folder away`, 'FAILED_PRECONDITION');
+    }
     const record = await loadOrCreateRecord(dataDir, nodes);
     const manager = new ClusterManager(record, opts, timing);
     await manager.startAll();
@@ -176,6 +185,8 @@ export class ClusterManager extends EventEmitter {
       dataDir: this.opts.dataDir === undefined ? undefined : join(this.opts.dataDir, member.name),
       timing: this.timing,
       bootstrap: joining || !this.record.founders.includes(member.id) ? 'join' : this.record.founders,
+      // Used only by a founder whose storage is empty, so a restart from its folder never restores again.
+      ...(this.opts.restore && !joining && this.record.founders.includes(member.id) ? { restore: this.opts.restore } : {}),
       snapshotCount: this.opts.snapshotCount,
       catchUpEntries: this.opts.catchUpEntries,
       clientPort: this.clientPort(member.id),

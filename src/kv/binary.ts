@@ -159,4 +159,10 @@ export class ByteReader {
   expectEnd(): void {
     if (!this.done) throw new Error('codec: trailing bytes');
   }
+
+  /** Like expectEnd, but what is left may be zeros (padding); returns how many bytes were read. */
+  expectZerosToEnd(): number {
+    for (let i = this.offset; i < this.data.length; i++) if (this.data[i] !== 0) throw new Error('codec: trailing bytes');
+    return this.offset;
+  }
 }

@@ -29,7 +29,11 @@ export function encodeSnapshot(state: ReplicatedState): Uint8Array {
   return writer.finish();
 }
 
-export function decodeSnapshot(data: Uint8Array, minLeaseTtlSeconds: number): ReplicatedState {
+/**
+ * Reads a snapshot. `padded`: the bytes may be followed by zeros (a saved snapshot file's padding); the state
+ * then also tells how many bytes the snapshot itself took.
+ */
+export function decodeSnapshot(data: Uint8Array, minLeaseTtlSeconds: number, padded = false): ReplicatedState & { byteLength: number } {
   const reader = new ByteReader(data);
   for (const byte of MAGIC) if (reader.byte() !== byte) throw new Error('snapshot: not a Raft Lab KV snapshot');
   const version = reader.byte();
@@ -65,12 +69,12 @@ export function decodeSnapshot(data: Uint8Array, minLeaseTtlSeconds: number): Re
     const ttl = reader.uvarint();
     leases.grant(id, ttl);
   }
-  reader.expectEnd();
+  const byteLength = padded ? reader.expectZerosToEnd() : (reader.expectEnd(), data.length);
   for (const history of store.allHistories()) {
     const latest = history.latest()!;
     if (!isTombstone(latest) && latest.lease !== NO_LEASE) leases.attach(latest.lease, history.key);
   }
-  return { appliedIndex, store, leases };
+  return { appliedIndex, store, leases, byteLength };
 }
 
 /** A digest of the replicated state (revision, compaction point, history, leases), not of the applied index. */

@@ -47,6 +47,8 @@ export interface PeerInit {
   timing: Timing;
   /** Founding members start with this membership; a peer added later starts empty and joins. */
   bootstrap: NodeId[] | 'join';
+  /** A founding member of a new cluster restored from a saved store: the snapshot and its applied index. */
+  restore?: { data: Uint8Array; index: number };
   /** Take a snapshot and compact the log every this many applied entries. */
   snapshotCount: number;
   /** Entries kept behind a snapshot so that slightly lagging peers catch up without one. */

@@ -35,8 +35,10 @@ async function main(init: PeerInit): Promise<void> {
     return;
   }
   if (!state) {
-    state = init.bootstrap === 'join' ? RaftNode.joining() : RaftNode.bootstrap(init.bootstrap);
-    await storage.save({ entries: state.entries, hardState: state.hardState, committedEntries: [], messages: [], readStates: [] });
+    if (init.bootstrap === 'join') state = RaftNode.joining();
+    else if (init.restore) state = RaftNode.restoring(init.bootstrap, init.restore.data, init.restore.index);
+    else state = RaftNode.bootstrap(init.bootstrap);
+    await storage.save({ entries: state.entries, hardState: state.hardState, ...(state.snapshot ? { snapshot: state.snapshot } : {}), committedEntries: [], messages: [], readStates: [] });
   }
 
   const config: Config = {

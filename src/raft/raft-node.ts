@@ -94,6 +94,15 @@ export class RaftNode {
     return { hardState: { term: 1, vote: NONE, commit: entries.length }, entries, applied: 0 };
   }
 
+  /**
+   * The first state of a founding member of a cluster restored from a state machine snapshot taken at `index`:
+   * the snapshot stands in for the log up to there, and the founders are its membership.
+   */
+  static restoring(voters: NodeId[], data: Uint8Array, index: number): PersistedState {
+    const snapshot: Snapshot = { meta: { index, term: 1, confState: { voters: [...voters], learners: [] } }, data };
+    return { hardState: { term: 1, vote: NONE, commit: index }, snapshot, entries: [], applied: index };
+  }
+
   /** The first state of a peer added to a running cluster: it knows nothing and waits for the leader. */
   static joining(): PersistedState {
     return { hardState: { term: 0, vote: NONE, commit: 0 }, entries: [], applied: 0 };

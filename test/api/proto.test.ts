@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import * as protobuf from 'protobufjs';
 import { ETCD_PROTO } from '../../src/api/etcd/proto.ts';
-import { framedSnapshot } from '../../src/api/etcd/maintenance-service.ts';
+import { framedSnapshot } from '../../src/api/etcd/snapshot-file.ts';
 import { clusterIdOf, memberIdOf } from '../../src/api/etcd/header.ts';
 import { createHash } from 'node:crypto';
 

@@ -1,7 +1,6 @@
 // etcd's Maintenance service: Status (what `etcdctl endpoint status` shows), leader transfer, and the
 // housekeeping calls a store without a bbolt file answers trivially (Alarm, Defragment). Snapshot streams the
 // KV store's canonical snapshot in etcd's framing.
-import { createHash } from 'node:crypto';
 import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { digest64 } from '../../kv/hash.ts';
 import type { ServiceContext } from './context.ts';
@@ -9,21 +8,13 @@ import { peerOfMember } from './cluster-service.ts';
 import { keyValue, num, type Wire } from './convert.ts';
 import { ApiError, notLeader, toServiceError } from './errors.ts';
 import { memberIdOf } from './header.ts';
+import { framedSnapshot } from './snapshot-file.ts';
 import { unary } from './unary.ts';
 
 export const SERVER_VERSION = '3.5.0-raftlab';
 const SNAPSHOT_CHUNK_BYTES = 32 * 1024;
 const ALL_KEYS = new Uint8Array([0]);
 
-/**
- * The snapshot as etcd frames it: `etcdctl snapshot save` checks that the size is 32 more than a multiple of
- * 512 (a bbolt file's pages plus a SHA-256), so the data is zero-padded to 512 bytes, then hashed.
- */
-export function framedSnapshot(data: Uint8Array): Buffer {
-  const padded = Buffer.alloc(Math.ceil(data.length / 512) * 512);
-  padded.set(data);
-  return Buffer.concat([padded, createHash('sha256').update(padded).digest()]);
-}
 
 export function maintenanceService(ctx: ServiceContext): UntypedServiceImplementation {
   const header = () => ctx.headers.make();
