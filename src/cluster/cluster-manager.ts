@@ -4,7 +4,7 @@
 // thread that owns it (the CLI or the VS Code extension host) stays free.
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { randomBytes } from 'node:crypto';
@@ -44,7 +44,15 @@ interface ClusterRecord {
   nextId: number;
   founders: NodeId[];
   members: MemberRecord[];
+  /**
+   * A cluster restored from a saved store keeps that store in the folder (`file`), so that a founder whose
+   * storage is empty (its first start failed, or its folder was deleted) starts from it again, never from an
+   * empty log that could outvote the restored data.
+   */
+  restored?: { index: number; file: string };
 }
+
+const RESTORE_FILE = 'restore.snap';
 
 interface PeerHandle {
   member: MemberRecord;
@@ -118,7 +126,8 @@ export class ClusterManager extends EventEmitter {
     if (options.restore && dataDir !== undefined && existsSync(join(dataDir, 'cluster.json'))) {
       throw new ClusterError(`restoring makes a new cluster, but ${dataDir} already holds one; choose another --data-dir, or move that folder away`, 'FAILED_PRECONDITION');
     }
-    const record = await loadOrCreateRecord(dataDir, nodes);
+    const record = await loadOrCreateRecord(dataDir, nodes, options.restore);
+    if (!opts.restore && record.restored && dataDir !== undefined) opts.restore = await readRestoredStore(dataDir, record.restored);
     const manager = new ClusterManager(record, opts, timing);
     await manager.startAll();
     return manager;
@@ -740,7 +749,28 @@ function spawnWorker(init: PeerInit): Worker {
   return new Worker(`require('tsx/cjs'); require(${JSON.stringify(source)});`, { eval: true, workerData: init, resourceLimits });
 }
 
-async function loadOrCreateRecord(dataDir: string | undefined, nodes: number): Promise<ClusterRecord> {
+async function readRestoredStore(dataDir: string, restored: { index: number; file: string }): Promise<{ data: Uint8Array; index: number }> {
+  const file = join(dataDir, restored.file);
+  try {
+    return { data: await readFile(file), index: restored.index };
+  } catch (err) {
+    throw new ClusterError(`${file}, the store this cluster was restored from, cannot be read (${(err as Error).message}); founders with empty storage need it`);
+  }
+}
+
+/** Writes a file durably: to a temporary name, synced, then renamed into place. */
+async function writeFileSynced(path: string, data: Uint8Array): Promise<void> {
+  const handle = await open(`${path}.tmp`, 'w');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(`${path}.tmp`, path);
+}
+
+async function loadOrCreateRecord(dataDir: string | undefined, nodes: number, restore?: { data: Uint8Array; index: number }): Promise<ClusterRecord> {
   const fresh = (): ClusterRecord => {
     const members = Array.from({ length: nodes }, (_, i) => ({ id: i + 1, name: `n${i + 1}` }));
     return { clusterId: randomBytes(8).toString('hex'), nextId: nodes + 1, founders: members.map((m) => m.id), members };
@@ -761,6 +791,11 @@ async function loadOrCreateRecord(dataDir: string | undefined, nodes: number): P
   }
   await mkdir(dataDir, { recursive: true });
   const record = fresh();
+  if (restore) {
+    // The store first: the record that names it is written only once it is whole on disk.
+    await writeFileSynced(join(dataDir, RESTORE_FILE), restore.data);
+    record.restored = { index: restore.index, file: RESTORE_FILE };
+  }
   await writeRecord(dataDir, record);
   return record;
 }

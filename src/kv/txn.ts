@@ -79,10 +79,13 @@ export function isReadOnlyTxn(request: TxnRequest): boolean {
   return (request.success ?? []).every(readOnly) && (request.failure ?? []).every(readOnly);
 }
 
-/** True when every op of both branches is a serializable range (as etcd decides: nested txns are not). */
+/**
+ * True when every op of both branches is a serializable range (nested txns are not). Unlike etcd, a txn of
+ * compares alone is not: its answer would otherwise come from this member's store as it is, possibly stale.
+ */
 export function isSerializableTxn(request: TxnRequest): boolean {
-  const serializable = (op: RequestOp) => 'requestRange' in op && op.requestRange.serializable === true;
-  return (request.success ?? []).every(serializable) && (request.failure ?? []).every(serializable);
+  const ops = [...(request.success ?? []), ...(request.failure ?? [])];
+  return ops.length > 0 && ops.every((op) => 'requestRange' in op && op.requestRange.serializable === true);
 }
 
 /**

@@ -95,6 +95,21 @@ test('a saved store restores into a new cluster, and stays across its restart', 
   } finally {
     await restored.stop();
   }
+  // The folder keeps the restored store, named by cluster.json, for founders whose storage is gone: with two of
+  // three folders deleted, those two start from it (not from an empty log that could outvote it).
+  const record = JSON.parse(await readFile(join(folder, 'cluster.json'), 'utf8')) as { restored?: { index: number; file: string } };
+  assert.ok(record.restored, 'cluster.json names the restored store');
+  const kept = await readFile(join(folder, record.restored.file));
+  assert.ok(kept.length > 0 && kept.subarray(0, 4).toString('latin1') === 'RLKV');
+  await rm(join(folder, 'n2'), { recursive: true, force: true });
+  await rm(join(folder, 'n3'), { recursive: true, force: true });
+  restored = await up(['--data-dir', folder]);
+  try {
+    assert.equal(await ok(restored.endpoints, ['get', 'app/config', '--print-value-only']), 'v2\n');
+    assert.equal(await ok([restored.endpoints[1]!], ['get', 'app/bin', '--print-value-only', '--consistency=s']), 'ünïcødé\n');
+  } finally {
+    await restored.stop();
+  }
 });
 
 test('--restore refuses a used folder, a damaged file and a file that is not a snapshot, saying which', { skip, timeout: 60_000 }, async () => {

@@ -210,6 +210,7 @@ describe('read-only txns (answered as reads, not log entries)', () => {
     assert.equal(isReadOnlyTxn({ success: [txn({ success: [get('k')] })] }), true);
     assert.equal(isSerializableTxn({ success: [{ requestRange: { key: utf8('k'), serializable: true } }] }), true);
     assert.equal(isSerializableTxn({ success: [get('k')] }), false);
+    assert.equal(isSerializableTxn({ compare: [cmp('k', 'VERSION', 'EQUAL', { version: 1 })] }), false, 'compares alone wait for ReadIndex');
     assert.throws(() => fixture().sm.readTxn({ success: [put('k')] }), /a txn that writes is not a read/);
   });
 
