@@ -509,8 +509,10 @@ export class ClusterManager extends EventEmitter {
     try {
       await this.changeMembership({ type: 'addLearner', nodeId: id });
     } catch (err) {
-      await this.retire(id);
-      throw err;
+      // The change may still be in the log and commit later (a timed-out proposal is not a refused one), so the
+      // peer stays, listed and removable, rather than leave a member in the configuration that nothing runs.
+      const reason = (err as Error).message;
+      throw new ClusterError(`${member.name} was started but could not be added to the configuration (${reason}); it may still join, or remove it`, (err as { code?: string }).code ?? 'UNAVAILABLE');
     }
     this.learners.add(id);
     this.addEvent('memberAdded', `${member.name} joined as a learner`, id);

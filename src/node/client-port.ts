@@ -17,14 +17,28 @@ export interface ClientPort {
   close(): Promise<void>;
 }
 
-export function listenClientPort(host: string, port: number, routes: ClientPortRoutes): Promise<ClientPort> {
+export interface ClientPortTimeouts {
+  /** A connection that has not shown its protocol by then is closed. */
+  routeMs: number;
+  /** An HTTP/1 connection idle this long without a request under way is closed (slow or stalled clients). */
+  http1IdleMs: number;
+}
+
+const TIMEOUTS: ClientPortTimeouts = { routeMs: 10_000, http1IdleMs: 30_000 };
+
+export function listenClientPort(host: string, port: number, routes: ClientPortRoutes, timeouts: ClientPortTimeouts = TIMEOUTS): Promise<ClientPort> {
   const sockets = new Set<Socket>();
   const server = createNetServer((socket) => {
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+    const unrouted = setTimeout(() => socket.destroy(), timeouts.routeMs);
+    socket.once('close', () => (clearTimeout(unrouted), sockets.delete(socket)));
     // A client that resets the connection must not take the peer down, whichever server has it by then.
     socket.on('error', () => socket.destroy());
-    route(socket, routes);
+    route(socket, {
+      http2: (s) => (clearTimeout(unrouted), routes.http2(s)),
+      // Node's HTTP server closes a socket whose timeout fires; the request handler lifts it while it serves.
+      http1: (s) => (clearTimeout(unrouted), s.setTimeout(timeouts.http1IdleMs), routes.http1(s)),
+    });
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

@@ -25,6 +25,8 @@ export type { PeerBridge } from '../api/etcd/context.ts';
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
 /** Streams that require a leader are ended after this many election timeouts without one (etcd's rule). */
 const LEADERLESS_ELECTIONS = 3;
+/** An HTTP/1 connection (health checks, the JSON gateway) idle this long is closed. */
+const HTTP1_IDLE_MS = 30_000;
 
 export interface ClientServer {
   readonly port: number;
@@ -59,14 +61,22 @@ export async function startClientServer(init: PeerInit, runtime: PeerRuntime, kv
   // gRPC and etcd's plain-HTTP endpoints share the client port (client-port.ts tells them apart).
   const grpc = server.createConnectionInjector(ServerCredentials.createInsecure());
   // The JSON gateway's bodies are base64 inside JSON: a third larger than the messages they carry.
-  const http = createHttpServer(httpEndpoints(ctx, new Gateway(def, services, Math.ceil(maxRequestBytes * 1.4))).handle);
+  const endpoints = httpEndpoints(ctx, new Gateway(def, services, Math.ceil(maxRequestBytes * 1.4)));
+  const http = createHttpServer((req, res) => {
+    // A request under way (a gateway watch may stream for hours) is not idle; the idle clock restarts after it.
+    req.socket.setTimeout(0);
+    res.once('close', () => req.socket.setTimeout(HTTP1_IDLE_MS));
+    endpoints.handle(req, res);
+  });
   const address = `127.0.0.1:${init.clientPort}`;
   let clientPort: ClientPort;
   try {
-    clientPort = await listenClientPort('127.0.0.1', init.clientPort, {
-      http2: (socket) => grpc.injectConnection(socket),
-      http1: (socket) => http.emit('connection', socket),
-    });
+    clientPort = await listenClientPort(
+      '127.0.0.1',
+      init.clientPort,
+      { http2: (socket) => grpc.injectConnection(socket), http1: (socket) => http.emit('connection', socket) },
+      { routeMs: 10_000, http1IdleMs: HTTP1_IDLE_MS },
+    );
   } catch (err) {
     grpc.destroy();
     const e = err as NodeJS.ErrnoException;

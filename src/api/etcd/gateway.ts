@@ -166,8 +166,16 @@ export class Gateway {
       getPeer: () => 'gateway',
       write: (response: unknown) => {
         if (!open) return false;
+        let line: string;
+        try {
+          line = `${JSON.stringify({ result: this.toJson(route, response) })}\n`;
+        } catch (err) {
+          // Called from the peer's apply path (a watch event): a failure ends this stream, nothing else.
+          call.emit('error', err);
+          return false;
+        }
         if (!res.headersSent) res.writeHead(200, { 'content-type': 'application/json' });
-        res.write(`${JSON.stringify({ result: this.toJson(route, response) })}\n`);
+        res.write(line);
         return true;
       },
       end: () => {
@@ -192,8 +200,14 @@ export class Gateway {
       call.emit('cancelled');
     });
     impl(call);
-    // A client stream (Watch, LeaseKeepAlive) gets the body as its one message, and stays open for the answers.
-    if (clientStream) setImmediate(() => open && call.emit('data', request));
+    // A client stream gets the body as its one message, then the end of its input, as etcd's gateway sends them:
+    // a keep-alive answers once and ends; a watch goes on until the client leaves.
+    if (clientStream) {
+      setImmediate(() => {
+        if (open) call.emit('data', request);
+        if (open) call.emit('end');
+      });
+    }
   }
 
   private fail(res: ServerResponse, err: GatewayError): void {

@@ -22,8 +22,6 @@ export function httpEndpoints(ctx: ServiceContext, gateway: Gateway): HttpEndpoi
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'method not allowed\n');
       switch (path) {
         case '/health':
-        case '/livez':
-        case '/readyz':
           void health(ctx).then(({ ok, reason }) => send(res, ok ? 200 : 503, 'application/json', JSON.stringify({ health: String(ok), reason })));
           return;
         case '/version':

@@ -72,11 +72,14 @@ function keepAliveStream(ctx: ServiceContext, call: ServerDuplexStream<Wire, Wir
       }
     });
   });
+  // The client sends no more: answer what it sent, then end, as etcd does.
   call.on('end', () => {
-    if (!closed) {
-      close();
-      call.end();
-    }
+    void queue.then(() => {
+      if (!closed) {
+        close();
+        call.end();
+      }
+    });
   });
   call.on('cancelled', close);
   call.on('error', close);

@@ -38,10 +38,10 @@ class WatchStream {
   ) {
     this.progressTimer = setInterval(() => this.notifyProgress(), PROGRESS_INTERVAL_MS);
     call.on('data', (request: Wire) => this.onRequest(request));
-    call.on('end', () => this.close(true));
-    call.on('cancelled', () => this.close(false));
-    call.on('error', () => this.close(false));
-    call.on('close', () => this.close(false));
+    // No 'end' handler: a client that stops sending still gets its watches' events, as from etcd, until it leaves.
+    call.on('cancelled', () => this.close());
+    call.on('error', () => this.close());
+    call.on('close', () => this.close());
     // A client that asks for a leader (etcdctl, clientv3 with WithRequireLeader) is refused, or later cut
     // off, while this peer has none, so that it reconnects to a peer that has one.
     if (call.metadata.get('hasleader')[0] === 'true') {
@@ -158,16 +158,15 @@ class WatchStream {
   private fail(err: unknown): void {
     if (this.closed) return;
     this.call.emit('error', toServiceError(err));
-    this.close(false);
+    this.close();
   }
 
-  private close(endStream: boolean): void {
+  private close(): void {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.progressTimer);
     this.unregister();
     for (const watch of this.watches.values()) this.ctx.kv.sm.watches.remove(watch.hubId);
     this.watches.clear();
-    if (endStream) this.call.end();
   }
 }
