@@ -139,3 +139,20 @@ test('a watch through the gateway streams one JSON result per line, and stops wh
   // The peer keeps serving after the watcher went away.
   assert.equal((await call(endpoint, '/v3/kv/range', { key: b64('gw/w') })).status, 200);
 });
+
+test('a keep-alive through the gateway answers once and ends; a snapshot streams etcd-framed blobs', { skip, timeout: 30_000 }, async () => {
+  const endpoint = lab!.endpoints[0]!;
+  const id = (await (await fetch(`http://${endpoint}/v3/lease/grant`, { method: 'POST', body: JSON.stringify({ TTL: 40 }) })).json()) as { ID: string };
+  // The whole body arrives and the response ends (fetch's text() would hang on a stream that stays open).
+  const keepAlive = await fetch(`http://${endpoint}/v3/lease/keepalive`, { method: 'POST', body: JSON.stringify({ ID: id.ID }), signal: AbortSignal.timeout(10_000) });
+  const lines = (await keepAlive.text()).trim().split('\n').map((l) => JSON.parse(l) as { result: { ID: string; TTL: string } });
+  assert.equal(lines.length, 1);
+  assert.equal(lines[0]!.result.ID, id.ID);
+  assert.equal(lines[0]!.result.TTL, '40');
+
+  const snapshot = await fetch(`http://${endpoint}/v3/maintenance/snapshot`, { method: 'POST', body: '{}', signal: AbortSignal.timeout(10_000) });
+  const blobs = (await snapshot.text()).trim().split('\n').map((l) => Buffer.from((JSON.parse(l) as { result: { blob: string } }).result.blob, 'base64'));
+  const file = Buffer.concat(blobs);
+  assert.equal((file.length - 32) % 512, 0, 'padded to 512 bytes plus a SHA-256');
+  assert.equal(file.subarray(0, 4).toString('latin1'), 'RLKV');
+});
