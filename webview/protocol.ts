@@ -18,6 +18,7 @@ export type DashboardAction =
   | { kind: 'isolate'; peer: string }
   | { kind: 'transfer'; peer: string }
   | { kind: 'remove'; peer: string }
+  | { kind: 'promote'; peer: string }
   | { kind: 'cut'; from: string; to: string; oneWay: boolean }
   | { kind: 'drop'; from: string; to: string; percent: number }
   | { kind: 'delay'; from: string; to: string; ms: number }
@@ -80,6 +81,8 @@ export function describeAction(a: DashboardAction): string {
       return `get ${a.key}`;
     case 'transfer':
       return `make ${a.peer} leader`;
+    case 'promote':
+      return `promote ${a.peer} to voter`;
     default:
       return `${a.kind} ${a.peer}`;
   }

@@ -15,6 +15,7 @@ export function toControlRequest(a: DashboardAction): ControlRequest {
     case 'isolate':
     case 'transfer':
     case 'remove':
+    case 'promote':
       return { op: a.kind, peer: a.peer };
     case 'killLeader':
       return { op: 'kill', peer: 'leader' };

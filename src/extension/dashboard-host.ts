@@ -37,6 +37,8 @@ export async function performAction(m: ClusterManager, a: DashboardAction): Prom
       return m.transferLeader(a.peer);
     case 'remove':
       return m.removePeer(a.peer);
+    case 'promote':
+      return m.promotePeer(a.peer);
     case 'cut':
       return m.cutLink(a.from, a.to, a.oneWay);
     case 'drop':

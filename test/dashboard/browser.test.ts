@@ -147,6 +147,25 @@ describe('dashboard in a browser, served by raftlab up', () => {
     }
   });
 
+  it('a learner added through the control API is promoted from its inspector', async () => {
+    const client = await controlClient(cluster.controlUrl);
+    try {
+      const added = await client.call('add', { learner: true });
+      const name = added.name as string;
+      await waitForCards(page(), (c) => c.find((p) => p.name === name)?.role === 'learner', `${name} shown as a learner`);
+      // Only a learner can be promoted: the button is disabled on a voter.
+      await page().locator('.peers [data-peer="n1"]').click();
+      await page().locator('[data-testid="inspector"][data-peer="n1"] [data-action="promote"][disabled]').waitFor({ timeout: 5000 });
+      await clickPeer(name, 'promote');
+      await waitForCards(page(), (c) => c.find((p) => p.name === name)?.role === 'follower', `${name} promoted to a voting follower`);
+      assert.equal((await client.call('status')).quorum.members, 4);
+      await screenshot(page(), '07-learner-promoted');
+      await client.call('remove', { peer: name });
+    } finally {
+      client.close();
+    }
+  });
+
   it('loaded under its Content-Security-Policy without errors', () => {
     assert.deepEqual(browser.errors, []);
   });

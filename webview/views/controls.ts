@@ -149,6 +149,7 @@ export class Inspector {
         ['Resume', 'resume', { kind: 'resume', peer: name }],
         ['Isolate', 'isolate', { kind: 'isolate', peer: name }],
         ['Make leader', 'transfer', { kind: 'transfer', peer: name }],
+        ['Promote', 'promote', { kind: 'promote', peer: name }],
         ['Remove', 'remove', { kind: 'remove', peer: name }],
       ];
       for (const [label, id, action] of defs) {
@@ -213,6 +214,7 @@ export class Inspector {
       resume: p.state === 'paused',
       isolate: p.state !== 'removed' && !p.cutOff,
       transfer: p.state === 'up' && !isLeader && !p.isLearner && status.leader !== 0,
+      promote: p.isLearner && p.state === 'up' && status.leader !== 0,
       remove: p.state !== 'removed' && status.peers.length > 1,
     };
     for (const [id, b] of this.peerButtons) setDisabled(b, !can[id]);
