@@ -66,7 +66,13 @@ export async function startClientServer(init: PeerInit, runtime: PeerRuntime, kv
     // A request under way (a gateway watch may stream for hours) is not idle; the idle clock restarts after it.
     req.socket.setTimeout(0);
     res.once('close', () => req.socket.setTimeout(HTTP1_IDLE_MS));
-    endpoints.handle(req, res);
+    try {
+      endpoints.handle(req, res);
+    } catch (err) {
+      // Whatever a request does, it must not take the peer's thread down with it.
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(`internal error: ${(err as Error).message}\n`);
+    }
   });
   const address = `127.0.0.1:${init.clientPort}`;
   let clientPort: ClientPort;

@@ -113,8 +113,13 @@ export class Gateway {
         } catch (err) {
           return this.fail(res, { code: Status.INVALID_ARGUMENT, message: (err as Error).message });
         }
-        if (method.responseStream) this.stream(res, route, method.requestStream, impl, request);
-        else this.unary(res, route, impl, request);
+        try {
+          if (method.responseStream) this.stream(res, route, method.requestStream, impl, request);
+          else this.unary(res, route, impl, request);
+        } catch (err) {
+          // A handler that throws instead of answering must not become an unhandled rejection in the peer.
+          this.fail(res, toGatewayError(err));
+        }
       },
       (err: GatewayError) => this.fail(res, err),
     );
