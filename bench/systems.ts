@@ -9,8 +9,6 @@ import WebSocket from 'ws';
 import { freePort, freePortRange } from '../scripts/free-port.ts';
 import { EtcdClient } from './etcd-client.ts';
 
-export { freePort };
-
 export interface System {
   name: 'raftlab' | 'etcd';
   version: string;

@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { freePort } from './free-port.ts';
+import { freePortRange } from './free-port.ts';
 
 const CLI = join(__dirname, '..', 'dist', 'cli.js');
 
@@ -80,14 +80,13 @@ async function stopGently(cluster: Cluster): Promise<void> {
 /** Runs the loop; returns how many acknowledged writes were missing after restarts. */
 export async function runCrashRounds(rounds: number, log: (line: string) => void = () => undefined): Promise<{ rounds: number; lost: number; acked: number }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'raftlab-crash-'));
-  const port = await freePort();
-  const controlPort = await freePort();
   let lost = 0;
   let ackedTotal = 0;
   let pending: Map<string, string> = new Map(); // acknowledged in the previous round, to verify now
   try {
     for (let round = 1; round <= rounds + 1; round++) {
-      const cluster = await startCluster(dataDir, port, controlPort);
+      // Fresh ports every round, below the ephemeral range: one kept for minutes can be taken meanwhile.
+      const cluster = await startCluster(dataDir, await freePortRange(3), await freePortRange(1));
       try {
         // Every write acknowledged before the last crash must have survived it.
         let missing = 0;

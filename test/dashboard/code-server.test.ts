@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { FrameLocator, Page } from 'playwright-core';
 import { freePortRange } from '../api/support.ts';
-import { buildVsix, freePort, missingPrerequisites, startCodeServer, type CodeServer } from '../e2e/code-server.ts';
+import { buildVsix, missingPrerequisites, startCodeServer, type CodeServer } from '../e2e/code-server.ts';
 import { screenshot } from './support.ts';
 
 const missing = missingPrerequisites();
@@ -38,7 +38,7 @@ test("the dashboard in code-server's webview shows the same cluster as the brows
   try {
     const vsix = buildVsix(join(vsixDir, 'raftlab-dashboard-e2e.vsix'));
     const base = await freePortRange(3);
-    const controlPort = await freePort();
+    const controlPort = await freePortRange(1);
     cs = await startCodeServer({
       vsix,
       settings: { 'raftlab.clientPortBase': base, 'raftlab.controlPort': controlPort, 'raftlab.timing': 'fast', 'raftlab.nodes': 3 },

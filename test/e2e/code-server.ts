@@ -6,7 +6,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { freePort } from '../../scripts/free-port.ts';
+import { freePortRange } from '../../scripts/free-port.ts';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
@@ -122,7 +122,9 @@ export async function startCodeServer(opts: StartOptions): Promise<CodeServer> {
       2,
     ),
   );
-  const port = await freePort();
+  // Bound only after the extension is installed (seconds later): below the ephemeral range, where no outgoing
+  // connection can take it meanwhile.
+  const port = await freePortRange(1);
   const config = join(runDir, 'config.yaml');
   writeFileSync(config, `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
   const csArgs = ['--config', config, '--user-data-dir', ud, '--extensions-dir', ext];
@@ -220,4 +222,3 @@ export async function startCodeServer(opts: StartOptions): Promise<CodeServer> {
   return server;
 }
 
-export { freePort };
