@@ -80,8 +80,6 @@ export class ClusterManager extends EventEmitter {
   readonly timing: Timing;
   readonly clientPortBase: number;
   private readonly peers = new Map<NodeId, PeerHandle>();
-  /** Peers this manager added that are learners until their promotion commits (the peers' own statuses lag). */
-  private readonly learners = new Set<NodeId>();
   private readonly network: SimulatedNetwork;
   private readonly events: ClusterEvent[] = [];
   private readonly latency = new LatencyWindow(2000);
@@ -194,7 +192,9 @@ export class ClusterManager extends EventEmitter {
       dataDir: this.opts.dataDir === undefined ? undefined : join(this.opts.dataDir, member.name),
       timing: this.timing,
       bootstrap: joining || !this.record.founders.includes(member.id) ? 'join' : this.record.founders,
-      // Used only by a founder whose storage is empty, so a restart from its folder never restores again.
+      // Used only by a founder whose storage is empty, so a restart from its folder never restores again. (A
+      // folder's existence is not enough to skip sending it: a peer killed between opening and first saving its
+      // storage has a folder and no state.)
       ...(this.opts.restore && !joining && this.record.founders.includes(member.id) ? { restore: this.opts.restore } : {}),
       snapshotCount: this.opts.snapshotCount,
       catchUpEntries: this.opts.catchUpEntries,
@@ -514,15 +514,10 @@ export class ClusterManager extends EventEmitter {
       const reason = (err as Error).message;
       throw new ClusterError(`${member.name} was started but could not be added to the configuration (${reason}); it may still join, or remove it`, (err as { code?: string }).code ?? 'UNAVAILABLE');
     }
-    this.learners.add(id);
     this.addEvent('memberAdded', `${member.name} joined as a learner`, id);
     if (options.learner) return id;
-    try {
-      await this.waitForCatchUp(id);
-      await this.changeMembership({ type: 'addNode', nodeId: id });
-    } finally {
-      this.learners.delete(id);
-    }
+    await this.waitForCatchUp(id);
+    await this.changeMembership({ type: 'addNode', nodeId: id });
     this.addEvent('memberAdded', `${member.name} promoted to voter`, id);
     return id;
   }
@@ -553,7 +548,6 @@ export class ClusterManager extends EventEmitter {
     const id = this.resolvePeer(ref);
     const lead = this.leaderId() || (await this.waitForLeader());
     await this.call(lead, { op: 'promote', id });
-    this.learners.delete(id);
     this.addEvent('memberAdded', `${this.name(id)} promoted to voter`, id);
   }
 
@@ -568,7 +562,6 @@ export class ClusterManager extends EventEmitter {
 
   /** Stops a peer that is no longer (or never was) in the configuration and forgets it, folder and all. */
   private async retire(id: NodeId): Promise<void> {
-    this.learners.delete(id);
     const handle = this.peers.get(id)!;
     handle.state = 'removed';
     const worker = handle.worker;

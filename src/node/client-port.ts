@@ -24,9 +24,7 @@ export interface ClientPortTimeouts {
   http1IdleMs: number;
 }
 
-const TIMEOUTS: ClientPortTimeouts = { routeMs: 10_000, http1IdleMs: 30_000 };
-
-export function listenClientPort(host: string, port: number, routes: ClientPortRoutes, timeouts: ClientPortTimeouts = TIMEOUTS): Promise<ClientPort> {
+export function listenClientPort(host: string, port: number, routes: ClientPortRoutes, timeouts: ClientPortTimeouts): Promise<ClientPort> {
   const sockets = new Set<Socket>();
   const server = createNetServer((socket) => {
     sockets.add(socket);

@@ -1,5 +1,6 @@
-// One peer's etcd v3 gRPC API (and etcd's /health, /version, /metrics) on 127.0.0.1:<clientPort>, served from
-// the peer's own worker thread so that reads and watches touch the store directly. The services live in src/api/etcd/.
+// One peer's etcd v3 gRPC API, and beside it on the same port etcd's plain-HTTP endpoints and JSON gateway, on
+// 127.0.0.1:<clientPort>, served from the peer's own worker thread so that reads and watches touch the store
+// directly. The services live in src/api/etcd/.
 import { createServer as createHttpServer } from 'node:http';
 import { Server, ServerCredentials, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { authService } from '../api/etcd/auth-service.ts';
@@ -25,6 +26,8 @@ export type { PeerBridge } from '../api/etcd/context.ts';
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
 /** Streams that require a leader are ended after this many election timeouts without one (etcd's rule). */
 const LEADERLESS_ELECTIONS = 3;
+/** A connection that has not shown its protocol by then is closed. */
+const ROUTE_MS = 10_000;
 /** An HTTP/1 connection (health checks, the JSON gateway) idle this long is closed. */
 const HTTP1_IDLE_MS = 30_000;
 
@@ -45,7 +48,8 @@ export async function startClientServer(init: PeerInit, runtime: PeerRuntime, kv
   };
   // Channelz (grpc-js's call statistics for its debugging service, which nothing here serves) is tracked per call
   // unless turned off; off, serializable gets at 64 clients measured 12-29% faster.
-  const server = new Server({ 'grpc.max_receive_message_length': kv.sm.config.maxRequestBytes + GRPC_OVERHEAD_BYTES, 'grpc.enable_channelz': 0 });
+  const maxRequestBytes = kv.sm.config.maxRequestBytes + GRPC_OVERHEAD_BYTES;
+  const server = new Server({ 'grpc.max_receive_message_length': maxRequestBytes, 'grpc.enable_channelz': 0 });
   const def = etcdServiceDefinitions();
   const services: Record<string, UntypedServiceImplementation> = {
     KV: kvService(ctx),
@@ -56,7 +60,6 @@ export async function startClientServer(init: PeerInit, runtime: PeerRuntime, kv
     Auth: authService(ctx),
   };
   for (const [name, implementation] of Object.entries(services)) server.addService(def[name]!, implementation);
-  const maxRequestBytes = kv.sm.config.maxRequestBytes + GRPC_OVERHEAD_BYTES;
 
   // gRPC and etcd's plain-HTTP endpoints share the client port (client-port.ts tells them apart).
   const grpc = server.createConnectionInjector(ServerCredentials.createInsecure());
@@ -81,7 +84,7 @@ export async function startClientServer(init: PeerInit, runtime: PeerRuntime, kv
       '127.0.0.1',
       init.clientPort,
       { http2: (socket) => grpc.injectConnection(socket), http1: (socket) => http.emit('connection', socket) },
-      { routeMs: 10_000, http1IdleMs: HTTP1_IDLE_MS },
+      { routeMs: ROUTE_MS, http1IdleMs: HTTP1_IDLE_MS },
     );
   } catch (err) {
     grpc.destroy();

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { ControlServer } from '../../src/api/control-server.ts';
+import type { ClusterManager } from '../../src/cluster/cluster-manager.ts';
 import type { ClusterStatus } from '../../src/cluster/status.ts';
 import { startCluster, waitFor } from './helpers.ts';
 
@@ -30,12 +31,23 @@ function request(ws: WebSocket, body: object | string): Promise<any> {
   });
 }
 
-test('control API: status, actions, the status stream and clear errors', async () => {
+/** A running cluster with its control API and one connected client, torn down after `body`. */
+async function withControl(body: (manager: ClusterManager, ws: WebSocket) => Promise<void>): Promise<void> {
   const { manager, stop } = await startCluster();
   const server = await ControlServer.start(manager, { port: 0 });
   const ws = await connect(server.url);
   try {
     await manager.waitForLeader();
+    await body(manager, ws);
+  } finally {
+    ws.close();
+    await server.close();
+    await stop();
+  }
+}
+
+test('control API: status, actions, the status stream and clear errors', () =>
+  withControl(async (_, ws) => {
     const status = await request(ws, { op: 'status' });
     assert.equal(status.ok, true);
     assert.equal(status.result.peers.length, 3);
@@ -67,12 +79,7 @@ test('control API: status, actions, the status stream and clear errors', async (
     const badDrop = await request(ws, { op: 'drop', from: 'n1', to: 'n2', percent: 140 });
     assert.match(badDrop.error.message, /between 0 and 100/);
     assert.equal((await request(ws, { op: 'status' })).ok, true, 'the server keeps serving after bad input');
-  } finally {
-    ws.close();
-    await server.close();
-    await stop();
-  }
-});
+  }));
 
 test('control API refuses WebSockets from foreign web pages but accepts its own dashboard origin', async () => {
   const { manager, stop } = await startCluster({ nodes: 1 });
@@ -89,12 +96,8 @@ test('control API refuses WebSockets from foreign web pages but accepts its own 
   }
 });
 
-test('control API: add a learner, which stays one until promote', async () => {
-  const { manager, stop } = await startCluster();
-  const server = await ControlServer.start(manager, { port: 0 });
-  const ws = await connect(server.url);
-  try {
-    await manager.waitForLeader();
+test('control API: add a learner, which stays one until promote', () =>
+  withControl(async (manager, ws) => {
     const badFlag = await request(ws, { op: 'add', learner: 'yes' });
     assert.match(badFlag.error.message, /"learner" must be true or false/);
     const added = await request(ws, { op: 'add', learner: true });
@@ -109,9 +112,4 @@ test('control API: add a learner, which stays one until promote', async () => {
     assert.equal(manager.status().quorum.members, 4);
     const again = await request(ws, { op: 'promote', peer: name });
     assert.match(again.error.message, /can only promote a learner member/);
-  } finally {
-    ws.close();
-    await server.close();
-    await stop();
-  }
-});
+  }));

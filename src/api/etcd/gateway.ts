@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Metadata, status as Status, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import * as protobuf from 'protobufjs';
 import { toServiceError } from './errors.ts';
+import { send } from './http-endpoints.ts';
 import { etcdProtoNamesRoot } from './proto.ts';
 
 /** The gateway's paths, as etcd's rpc.proto annotates them: [service, method]. */
@@ -147,7 +148,7 @@ export class Gateway {
   }
 
   private unary(res: ServerResponse, route: [string, string], impl: (...args: unknown[]) => void, request: unknown): void {
-    const call = Object.assign(new EventEmitter(), { request, metadata: new Metadata(), cancelled: false, getPeer: () => 'gateway' });
+    const call = gatewayCall(request);
     impl(call, (err: Partial<GatewayError> | null, response: unknown) => {
       if (err) return this.fail(res, { code: err.code ?? Status.UNKNOWN, message: err.message ?? 'unknown error' });
       try {
@@ -164,11 +165,7 @@ export class Gateway {
    */
   private stream(res: ServerResponse, route: [string, string], clientStream: boolean, impl: (...args: unknown[]) => void, request: unknown): void {
     let open = true;
-    const call = Object.assign(new EventEmitter(), {
-      request,
-      metadata: new Metadata(),
-      cancelled: false,
-      getPeer: () => 'gateway',
+    const call = Object.assign(gatewayCall(request), {
       write: (response: unknown) => {
         if (!open) return false;
         let line: string;
@@ -219,6 +216,11 @@ export class Gateway {
     if (res.headersSent) return void res.end();
     json(res, httpStatus(err.code), { error: err.message, message: err.message, code: err.code });
   }
+}
+
+/** What a grpc-js handler reads from its call: the request, metadata (none from HTTP), events. */
+function gatewayCall(request: unknown) {
+  return Object.assign(new EventEmitter(), { request, metadata: new Metadata(), cancelled: false, getPeer: () => 'gateway' });
 }
 
 function httpStatus(code: number): number {
@@ -316,12 +318,9 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
+  send(res, status, 'application/json', JSON.stringify(body));
 }
 
 function plain(res: ServerResponse, status: number, text: string): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
+  send(res, status, 'text/plain; charset=utf-8', text);
 }

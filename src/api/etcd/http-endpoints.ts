@@ -35,7 +35,8 @@ export function httpEndpoints(ctx: ServiceContext, gateway: Gateway): HttpEndpoi
   };
 }
 
-function send(res: ServerResponse, status: number, type: string, body: string): void {
+/** A whole answer with its length (no body for HEAD). */
+export function send(res: ServerResponse, status: number, type: string, body: string): void {
   res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
