@@ -3,11 +3,18 @@ import WebSocket from 'ws';
 import type { ControlReply, ControlRequest } from '../api/control-protocol.ts';
 import type { ClusterStatus } from '../cluster/status.ts';
 import { renderStatusTable } from '../cluster/status-table.ts';
-import { stringFlag, UsageError, type Args } from './args.ts';
+import { stringFlag, UsageError, type Args, type FlagSpec } from './args.ts';
+
+export const CTL_FLAGS: FlagSpec = { values: ['control'], switches: ['json', 'oneway', 'learner'] };
+/** The switches that belong to one command only. */
+const ONLY_WITH: Record<string, string> = { oneway: 'partition', learner: 'add' };
 
 export async function runCtl(args: Args): Promise<number> {
   const url = stringFlag(args, 'control', process.env.RAFTLAB_CONTROL ?? 'ws://127.0.0.1:2378');
   const [command, ...rest] = args.positional;
+  for (const [flag, owner] of Object.entries(ONLY_WITH)) {
+    if (args.flags.has(flag) && command !== owner) throw new UsageError(`--${flag} goes with raftlab ctl ${owner}, not ${command ?? 'nothing'}`);
+  }
   const request = toRequest(command, rest, args);
   const reply = await send(url, request);
   if (!reply.ok) {
@@ -29,6 +36,7 @@ function toRequest(command: string | undefined, rest: string[], args: Args): Con
   };
   switch (command) {
     case 'status':
+      need(0, 'status [--json]');
       return { op: 'status' };
     case 'kill':
     case 'restart':
@@ -50,8 +58,10 @@ function toRequest(command: string | undefined, rest: string[], args: Args): Con
       need(3, 'delay <from> <to> <ms>');
       return { op: 'delay', from: rest[0]!, to: rest[1]!, ms: number(rest[2]!, 'ms') };
     case 'heal':
+      need(0, 'heal');
       return { op: 'heal' };
     case 'add':
+      need(0, 'add [--learner]');
       return { op: 'add', learner: args.flags.get('learner') === true };
     case 'put':
       need(2, 'put <key> <value>');

@@ -2,9 +2,9 @@
 // through its control API.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from './args.ts';
-import { runCtl } from './ctl.ts';
-import { runUp } from './up.ts';
+import { parseArgs, UsageError, wantsHelp } from './args.ts';
+import { CTL_FLAGS, runCtl } from './ctl.ts';
+import { runUp, UP_FLAGS } from './up.ts';
 
 const USAGE = `usage:
   raftlab up [--nodes 3] [--data-dir .raftlab] [--memory] [--port 2379] [--control-port 2378]
@@ -13,16 +13,20 @@ const USAGE = `usage:
     status [--json] | kill <peer> | restart <peer> | pause <peer> | resume <peer> | isolate <peer>
     partition <peers...> [--oneway] | drop <from> <to> <percent> | delay <from> <to> <ms> | heal
     transfer <peer> | add [--learner] | promote <peer> | remove <peer> | put <key> <value> | get <key>
-  <peer> is a name like n2, an id, or "leader".`;
+  <peer> is a name like n2, an id, or "leader". Flags go anywhere; \`--\` ends them (for a key or value
+  that starts with a dash: raftlab ctl put -- --key value).`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  const args = parseArgs(rest);
+  if ((command === 'up' || command === 'ctl') && wantsHelp(rest)) {
+    console.log(USAGE);
+    return 0;
+  }
   switch (command) {
     case 'up':
-      return runUp(args, dashboardDir());
+      return runUp(parseArgs(rest, UP_FLAGS, command), dashboardDir());
     case 'ctl':
-      return runCtl(args);
+      return runCtl(parseArgs(rest, CTL_FLAGS, command));
     case undefined:
     case 'help':
     case '--help':
@@ -47,6 +51,7 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     console.error(`raftlab: ${(err as Error).message ?? err}`);
-    process.exitCode = 1;
+    if (err instanceof UsageError) console.error('(`raftlab help` shows the usage)');
+    process.exitCode = err instanceof UsageError ? 2 : 1;
   },
 );

@@ -6,9 +6,15 @@ import { ControlServer } from '../api/control-server.ts';
 import { ClusterManager } from '../cluster/cluster-manager.ts';
 import type { ClusterEvent } from '../cluster/status.ts';
 import { renderStatusTable } from '../cluster/status-table.ts';
-import { intFlag, stringFlag, UsageError, type Args } from './args.ts';
+import { intFlag, stringFlag, UsageError, type Args, type FlagSpec } from './args.ts';
+
+export const UP_FLAGS: FlagSpec = {
+  values: ['nodes', 'data-dir', 'port', 'control-port', 'timing', 'snapshot-count', 'restore'],
+  switches: ['memory'],
+};
 
 export async function runUp(args: Args, dashboardDir: string | undefined): Promise<number> {
+  if (args.positional.length > 0) throw new UsageError(`raftlab up takes only flags, got ${JSON.stringify(args.positional[0])}`);
   const nodes = intFlag(args, 'nodes', 3, 1, 7);
   const port = intFlag(args, 'port', 2379, 1, 65535);
   const controlPort = intFlag(args, 'control-port', 2378, 0, 65535);
@@ -18,7 +24,6 @@ export async function runUp(args: Args, dashboardDir: string | undefined): Promi
   const dataDir = stringFlag(args, 'data-dir', '.raftlab');
   const snapshotCount = intFlag(args, 'snapshot-count', 10_000, 10, 10_000_000);
   const restoreFile = args.flags.get('restore');
-  if (restoreFile === true) throw new UsageError('--restore needs the snapshot file saved with `etcdctl snapshot save`');
   const restore = typeof restoreFile === 'string' ? await readRestore(restoreFile) : undefined;
 
   // Fail early, naming the port, rather than half-start a cluster.

@@ -1,0 +1,91 @@
+// The `raftlab` command as people type it: flags in any order, `--` before values that start with dashes, help,
+// and typos refused with a clear message rather than ignored. The end-to-end part runs the built CLI against a
+// real `raftlab up`.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { parseArgs, UsageError, wantsHelp } from '../../src/cli/args.ts';
+import { raftlabUp, sleep } from '../dashboard/support.ts';
+
+const CLI = resolve('dist/cli.js');
+const SPEC = { values: ['port', 'data-dir'], switches: ['memory'] };
+
+test('flags: values, switches, = form, and -- ending the flags', () => {
+  const args = parseArgs(['--port', '2379', 'a', '--memory', '--data-dir=/x', '--', '--not-a-flag', 'b'], SPEC, 'up');
+  assert.deepEqual(args.positional, ['a', '--not-a-flag', 'b']);
+  assert.deepEqual([...args.flags], [['port', '2379'], ['memory', true], ['data-dir', '/x']]);
+});
+
+test('flags: a typo, a value given to a switch, a missing value and a repeat are usage errors', () => {
+  const refuses = (argv: string[], message: RegExp) =>
+    assert.throws(() => parseArgs(argv, SPEC, 'up'), (err: Error) => err instanceof UsageError && message.test(err.message));
+  refuses(['--prot', '1'], /raftlab up has no flag --prot \(it takes --port, --data-dir, --memory\)/);
+  refuses(['--memory=yes'], /--memory takes no value/);
+  refuses(['--port'], /--port needs a value/);
+  refuses(['--port', '1', '--port=2'], /--port is given twice/);
+  assert.equal(wantsHelp(['--port', '1', '-h']), true);
+  assert.equal(wantsHelp(['--', '--help']), false, 'after -- it is a value');
+});
+
+function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((res) => {
+    execFile(process.execPath, [CLI, ...argv], { timeout: 30_000 }, (err, stdout, stderr) => {
+      res({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+test('raftlab up --help prints the usage and starts nothing; a mistyped flag is refused', () => {
+  const help = spawnSync(process.execPath, [CLI, 'up', '--help', '--port', '1'], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /usage:\n\s+raftlab up \[--nodes 3\]/);
+  assert.doesNotMatch(help.stdout, /ETCDCTL_ENDPOINTS/);
+  const typo = spawnSync(process.execPath, [CLI, 'up', '--node', '5'], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(typo.status, 2);
+  assert.match(typo.stderr, /raftlab up has no flag --node \(it takes --nodes,/);
+  assert.match(typo.stderr, /raftlab help/);
+  const stray = spawnSync(process.execPath, [CLI, 'up', '5'], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(stray.status, 2);
+  assert.match(stray.stderr, /raftlab up takes only flags, got "5"/);
+});
+
+test('raftlab ctl against a running cluster: flags anywhere, learners, values with dashes', { timeout: 120_000 }, async () => {
+  const cluster = await raftlabUp(3);
+  const control = ['--control', cluster.controlUrl];
+  try {
+    const status = await cli('ctl', 'status', '--json', ...control);
+    assert.equal(status.code, 0, status.stderr);
+    assert.equal(JSON.parse(status.stdout).peers.length, 3);
+
+    // --learner before --control used to swallow it as the learner flag's value.
+    const added = await cli('ctl', 'add', '--learner', ...control);
+    assert.equal(added.code, 0, added.stderr);
+    const name = /^added (n\d+) as a learner$/m.exec(added.stdout)?.[1];
+    assert.ok(name, added.stdout);
+    const peers = JSON.parse((await cli('ctl', ...control, 'status', '--json')).stdout).peers as { name: string; isLearner: boolean }[];
+    assert.equal(peers.find((p) => p.name === name)?.isLearner, true);
+    let promoted = await cli('ctl', ...control, 'promote', name);
+    for (let i = 0; promoted.code !== 0 && /in sync with leader/.test(promoted.stderr) && i < 50; i++) {
+      await sleep(200); // the learner is still catching up
+      promoted = await cli('ctl', ...control, 'promote', name);
+    }
+    assert.equal(promoted.code, 0, promoted.stderr);
+
+    const put = await cli('ctl', ...control, 'put', '--', '--flag-like-key', '-v alue');
+    assert.equal(put.code, 0, put.stderr);
+    const got = await cli('ctl', ...control, 'get', '--', '--flag-like-key');
+    assert.equal(got.stdout, '--flag-like-key\n-v alue\n');
+
+    const misplaced = await cli('ctl', ...control, 'kill', 'n1', '--learner');
+    assert.equal(misplaced.code, 2);
+    assert.match(misplaced.stderr, /--learner goes with raftlab ctl add, not kill/);
+    const extra = await cli('ctl', ...control, 'status', 'now');
+    assert.equal(extra.code, 2);
+    assert.match(extra.stderr, /usage: raftlab ctl status \[--json\]/);
+    const after = JSON.parse((await cli('ctl', ...control, 'status', '--json')).stdout).peers as { name: string }[];
+    assert.equal(after.length, 4, 'the misplaced flag killed nothing');
+  } finally {
+    await cluster.stop();
+  }
+});
