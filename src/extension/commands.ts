@@ -424,7 +424,7 @@ export function registerCommands(cc: CommandContext): vscode.Disposable[] {
     }),
     reg('raftlab.keys.clearFilter', 'Clear Filter', () => cc.keys.setFilter('')),
     reg('raftlab.keys.refresh', 'Refresh Keys', () => cc.keys.refresh()),
-    reg('raftlab.keys.loadMore', 'Load More', (node: MoreNode) => cc.keys.loadMore(node)),
+    reg('raftlab.keys.loadMore', 'Load More', (node?: MoreNode) => cc.keys.loadMore(node)),
   ];
 }
 

@@ -60,10 +60,21 @@ export class KeysViewProvider implements vscode.TreeDataProvider<TreeNode>, vsco
     this.changed.fire(undefined);
   }
 
-  async loadMore(node: MoreNode): Promise<void> {
-    if (!this.model) return;
-    await this.model.loadMore(node);
-    this.changed.fire(node.parent);
+  /** Loads the next page of the folder whose "Load more…" row was clicked (the selected row, see getTreeItem). */
+  async loadMore(node?: MoreNode): Promise<void> {
+    let more = node ?? this.selectedMore();
+    // While the folder's rows are being replaced by a live refresh, VS Code cannot name the selected row yet.
+    for (let i = 0; !more && i < 20; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      more = this.selectedMore();
+    }
+    if (!this.model || !more) return;
+    await this.model.loadMore(more);
+    this.changed.fire(more.parent);
+  }
+
+  private selectedMore(): MoreNode | undefined {
+    return this.view?.selection.find((n): n is MoreNode => n.kind === 'more');
   }
 
   /** A failed load (no leader yet, a peer just killed) is tried again shortly while a cluster is connected. */
@@ -124,7 +135,10 @@ export class KeysViewProvider implements vscode.TreeDataProvider<TreeNode>, vsco
       item.id = `${node.id}:${node.loaded}`;
       item.iconPath = new vscode.ThemeIcon('ellipsis');
       item.description = `${node.loaded} shown`;
-      item.command = { command: 'raftlab.keys.loadMore', title: 'Load more', arguments: [node] };
+      // No arguments: VS Code keeps an extension command's arguments only until the row is rendered again, and a
+      // busy folder re-renders often, so a click could find them gone ("Actual command not found"). A click
+      // selects the row first, and loadMore takes the selected row.
+      item.command = { command: 'raftlab.keys.loadMore', title: 'Load more' };
       item.contextValue = 'more';
       return item;
     }

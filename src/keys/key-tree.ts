@@ -124,8 +124,15 @@ export class KeyTreeModel {
   readonly pageSize: number;
   readonly root: Uint8Array;
   private readonly loaded = new Map<string, Loaded>();
-  private readonly loading = new Map<string, Promise<Loaded>>();
+  private readonly loading = new Map<string, Promise<void>>();
   private readonly folders = new Map<string, FolderNode>();
+  /** How many children a folder shows: a page, and another for each "Load more…"; kept across reloads. */
+  private readonly wanted = new Map<string, number>();
+  /**
+   * Bumped whenever a folder's loaded children go stale (a watch event, Load more, a reset). A load that started
+   * before a bump is not kept: it could miss the change, or show fewer children than were asked for since.
+   */
+  private readonly generation = new Map<string, number>();
 
   constructor(
     private readonly source: KvSource,
@@ -136,33 +143,34 @@ export class KeyTreeModel {
     this.root = options.root ?? new Uint8Array(0);
   }
 
-  /** The children to show under `folder` (the top when undefined), loading the first page if needed. */
+  /** The children to show under `folder` (the top when undefined), loading them if needed. */
   async children(folder?: FolderNode): Promise<TreeNode[]> {
     const prefix = folder?.prefix ?? this.root;
     const hex = toHex(prefix);
     let state = this.loaded.get(hex);
-    if (!state) {
+    while (!state) {
       let pending = this.loading.get(hex);
       if (!pending) {
-        pending = this.load(folder, this.pageSize).finally(() => this.loading.delete(hex));
-        this.loading.set(hex, pending);
+        const started = this.load(folder, hex).finally(() => {
+          if (this.loading.get(hex) === started) this.loading.delete(hex);
+        });
+        this.loading.set(hex, (pending = started));
       }
-      state = await pending;
+      await pending;
+      state = this.loaded.get(hex);
     }
     const out: TreeNode[] = [...state.nodes];
     if (state.next) out.push({ kind: 'more', id: `more:${hex}`, parent: folder, loaded: state.nodes.length });
     return out;
   }
 
-  /** Loads the next page under the folder the "Load more…" node belongs to. */
+  /** Shows another page under the folder the "Load more…" node belongs to (whatever reloads meanwhile). */
   async loadMore(more: MoreNode): Promise<void> {
-    const prefix = more.parent?.prefix ?? this.root;
-    const hex = toHex(prefix);
-    const state = this.loaded.get(hex);
-    if (!state?.next) return;
-    const page = await listChildren(this.source, prefix, this.separator, { start: state.next, limit: this.pageSize });
-    const nodes = await this.toNodes(page.children, more.parent);
-    this.loaded.set(hex, { nodes: [...state.nodes, ...nodes], next: page.next });
+    const hex = toHex(more.parent?.prefix ?? this.root);
+    const shown = Math.max(more.loaded, this.loaded.get(hex)?.nodes.length ?? 0, this.wanted.get(hex) ?? this.pageSize);
+    this.wanted.set(hex, shown + this.pageSize);
+    this.invalidate(hex);
+    await this.children(more.parent);
   }
 
   /** Whether the folder's children have been loaded (it was expanded). */
@@ -175,9 +183,11 @@ export class KeyTreeModel {
     return this.folders.get(toHex(prefix));
   }
 
-  /** Forgets everything loaded (a full refresh). */
+  /** Forgets everything loaded (a full refresh), back to one page per folder. */
   reset(): void {
-    this.loaded.clear();
+    for (const hex of this.loaded.keys()) this.invalidate(hex);
+    for (const hex of this.loading.keys()) this.invalidate(hex);
+    this.wanted.clear();
     this.folders.clear();
   }
 
@@ -193,36 +203,42 @@ export class KeyTreeModel {
       const key = e.kv.key;
       if (!startsWith(key, this.root)) continue;
       const chain: Uint8Array[] = [];
-      if (this.isLoaded(this.root)) chain.push(this.root);
+      if (this.isShown(this.root)) chain.push(this.root);
       let parent = this.root;
       for (;;) {
         const f = folderOf(key, parent, this.separator);
-        if (!f || !this.isLoaded(f)) break;
+        if (!f || !this.isShown(f)) break;
         chain.push(f);
         parent = f;
       }
       const pick = e.type === 'delete' ? chain : chain.slice(-1);
       for (const p of pick) out.set(toHex(p), p);
     }
-    for (const [hex] of out) {
-      const state = this.loaded.get(hex);
-      this.loaded.delete(hex);
-      if (state) this.reloadSizes.set(hex, state.nodes.length);
-    }
+    for (const hex of out.keys()) this.invalidate(hex);
     return [...out.values()];
   }
 
-  private readonly reloadSizes = new Map<string, number>();
-
-  private async load(folder: FolderNode | undefined, minimum: number): Promise<Loaded> {
-    const prefix = folder?.prefix ?? this.root;
+  /** Loaded, or loading: a load in flight may have read the store before the change. */
+  private isShown(prefix: Uint8Array): boolean {
     const hex = toHex(prefix);
-    const want = Math.max(minimum, this.reloadSizes.get(hex) ?? 0);
-    this.reloadSizes.delete(hex);
+    return this.loaded.has(hex) || this.loading.has(hex);
+  }
+
+  private invalidate(hex: string): void {
+    const state = this.loaded.get(hex);
+    if (state) this.wanted.set(hex, Math.max(this.wanted.get(hex) ?? 0, state.nodes.length));
+    this.loaded.delete(hex);
+    this.loading.delete(hex); // a load in flight is stale: the next children() starts a fresh one
+    this.generation.set(hex, (this.generation.get(hex) ?? 0) + 1);
+  }
+
+  private async load(folder: FolderNode | undefined, hex: string): Promise<void> {
+    const prefix = folder?.prefix ?? this.root;
+    const generation = this.generation.get(hex) ?? 0;
+    const want = Math.max(this.pageSize, this.wanted.get(hex) ?? 0);
     const page = await listChildren(this.source, prefix, this.separator, { limit: want });
-    const state = { nodes: await this.toNodes(page.children, folder), next: page.next };
-    this.loaded.set(hex, state);
-    return state;
+    const nodes = await this.toNodes(page.children, folder);
+    if ((this.generation.get(hex) ?? 0) === generation) this.loaded.set(hex, { nodes, next: page.next });
   }
 
   private async toNodes(entries: ChildEntry[], parent: FolderNode | undefined): Promise<(FolderNode | KeyNode)[]> {

@@ -4,7 +4,7 @@
 // refuses to overwrite a change made elsewhere, and fails over when the leader is killed from the palette.
 // Screenshots land in test/e2e/artifacts/. The first run installs code-server (about two minutes).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,6 +47,8 @@ before(async () => {
       // etcd's own timing (1 s elections): a loaded CI machine does not see spurious elections
       'raftlab.timing': 'etcd',
       'raftlab.nodes': 3,
+      // small pages, so a folder shows "Load more…"
+      'raftlab.pageSize': 5,
       // typed text lands as typed
       'editor.autoClosingBrackets': 'never',
       'editor.autoClosingQuotes': 'never',
@@ -158,6 +160,32 @@ async function scenario(s: CodeServer): Promise<void> {
   await page.locator('.monaco-diff-editor').first().waitFor({ timeout: 20_000 });
   await page.locator('.tabs-container .tab', { hasText: /greeting: rev \d+ ↔ now/ }).waitFor({ timeout: 20_000 });
   await s.shot('07-history-diff.png');
+
+  // A folder larger than a page: "Load more…" loads the next page with one click, while a writer keeps the
+  // folder re-rendering (the row's command must survive that).
+  for (let i = 0; i < 12; i++) etcdctl('put', `/e2e/page/k${String(i).padStart(2, '0')}`, String(i));
+  let writing = true;
+  const writer = (async () => {
+    for (let n = 0; writing; n++) {
+      await new Promise<void>((r) => execFile('etcdctl', [`--endpoints=${endpoints}`, 'put', '/e2e/page/zz-live', String(n)], { env: { ...process.env, ETCDCTL_API: '3' } }, () => r()));
+      await page.waitForTimeout(100);
+    }
+  })();
+  try {
+    await s.treeRow(/^page/).first().click();
+    const more = s.treeRow('Load more…').first();
+    await more.waitFor({ timeout: 20_000 });
+    assert.match(await more.innerText(), /5 shown/);
+    await s.treeRow('k04').first().waitFor();
+    await more.click();
+    await s.treeRow('k09').first().waitFor({ timeout: 10_000 });
+    assert.match(await s.treeRow('Load more…').first().innerText(), /10 shown/);
+    await s.shot('07b-load-more.png');
+  } finally {
+    writing = false;
+    await writer;
+  }
+  await editor.click(); // focus back where the steps below expect it
 
   // Kill the leader from the palette; the status bar names a new leader with 2/3 up.
   await s.runCommand('Raft Lab: Kill Leader (Failover)');

@@ -96,3 +96,52 @@ test('watch events say which loaded folders to reload; the reload shows the chan
   assert.deepEqual(labels(await model.children(model.folder(text('/app/')))), ['a', 'b', 'cfg/', 'new', 'z']);
   assert.ok(!labels(await model.children()).includes('/db/'));
 });
+
+const moreOf = (nodes: TreeNode[]) => nodes.at(-1) as Extract<TreeNode, { kind: 'more' }>;
+const putEvent = (key: string) => ({ type: 'put', kv: { key: text(key) } }) as unknown as Parameters<KeyTreeModel['applyEvents']>[0][number];
+
+test('Load more while a watch event reloads the folder: the next page stays, in either order', async () => {
+  for (const eventFirst of [true, false]) {
+    const model = new KeyTreeModel(cluster.source, { separator: '/', pageSize: 100, root: text('/big/') });
+    const first = await model.children();
+    assert.equal(first.length, 101);
+    let reload: Promise<TreeNode[]>;
+    let more: Promise<void>;
+    if (eventFirst) {
+      assert.deepEqual(model.applyEvents([putEvent('/big/k0001')]).map(str), ['/big/']);
+      reload = model.children(); // the view's refresh after the event, in flight
+      more = model.loadMore(moreOf(first));
+    } else {
+      more = model.loadMore(moreOf(first));
+      model.applyEvents([putEvent('/big/k0001')]);
+      reload = model.children();
+    }
+    await Promise.all([more, reload]);
+    const after = await model.children();
+    assert.equal(after.length, 201, `event first: ${eventFirst}`);
+    assert.equal(moreOf(after).loaded, 200);
+    // and a later event keeps the two pages
+    model.applyEvents([putEvent('/big/k0002')]);
+    assert.equal((await model.children()).length, 201);
+  }
+});
+
+test('a change that lands while a folder is loading is not lost', async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const slow: KvSource = Object.create(cluster.source) as KvSource;
+  slow.range = async (req: RangeRequest) => {
+    const answer = await cluster.source.range(req); // read before the change...
+    await gate; // ...answered after it
+    return answer;
+  };
+  const model = new KeyTreeModel(slow, { separator: '/', pageSize: 100, root: text('/late/') });
+  const loading = model.children();
+  await cluster.source.put(text('/late/new'), text('1'));
+  assert.deepEqual(model.applyEvents([putEvent('/late/new')]).map(str), ['/late/'], 'a loading folder reloads too');
+  const reloaded = model.children();
+  release();
+  await loading;
+  assert.deepEqual(labels(await reloaded), ['/late/new']);
+  assert.deepEqual(labels(await model.children()), ['/late/new']);
+});
