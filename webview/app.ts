@@ -54,6 +54,8 @@ export class App {
   private readonly charts: ChartsView;
   private readonly toolbar: Toolbar;
   private readonly inspector: Inspector;
+  /** What goes inert while the link to the cluster is down. */
+  private readonly controls: HTMLElement[];
 
   constructor(
     private readonly link: HostLink,
@@ -69,6 +71,7 @@ export class App {
     this.charts = new ChartsView(this.history, this.palette);
     this.toolbar = new Toolbar(run);
     this.inspector = new Inspector(run);
+    this.controls = [this.toolbar.el, this.inspector.el];
     root.replaceChildren(
       h('header', { class: 'top' }, h('h1', { text: 'Raft Lab' }), this.summary, this.connection),
       this.toolbar.el,
@@ -98,7 +101,12 @@ export class App {
           toggleClass(document.body, 'no-cluster', true);
           return;
         }
-        if (this.status && this.status.clusterId !== m.status.clusterId) this.prev = undefined;
+        if (this.status && this.status.clusterId !== m.status.clusterId) {
+          // Another cluster (restarted, or a new one on the port): its history is not this one's.
+          this.prev = undefined;
+          this.history.clear();
+          this.chartsDirty = true;
+        }
         if (this.prev) this.dtMs = Math.max(1, now - this.prev.at);
         this.rates = linkRates(this.prev?.status, m.status, this.dtMs);
         this.freshRates = true;
@@ -133,8 +141,11 @@ export class App {
         return;
       }
       case 'connection':
-        setText(this.connection, m.state === 'open' ? 'connected' : m.state === 'connecting' ? 'connecting…' : `disconnected — ${m.detail ?? ''}`);
+        setText(this.connection, m.state === 'open' ? 'connected' : m.state === 'connecting' ? 'connecting…' : `disconnected — ${m.detail ?? ''}; what is shown is from before`);
         this.connection.dataset.state = m.state;
+        // Stale panels dim and their controls go inert until the link is back (the last status stays readable).
+        toggleClass(document.body, 'disconnected', m.state !== 'open');
+        for (const el of this.controls) el.inert = m.state !== 'open';
         return;
     }
   }

@@ -161,6 +161,12 @@ export class History {
     private readonly everyMs = 500,
   ) {}
 
+  /** Forgets every sample (another cluster). */
+  clear(): void {
+    for (const a of [this.t, this.commits, this.p50, this.p99, this.term]) a.length = 0;
+    this.lastAt = 0;
+  }
+
   /** Adds a sample when enough time passed; true when it did. */
   add(status: ClusterStatus, now: number): boolean {
     if (now - this.lastAt < this.everyMs) return false;

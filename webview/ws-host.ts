@@ -44,8 +44,10 @@ export function websocketLink(url = `ws://${location.host}/`): HostLink {
   const emit = (m: HostMessage) => listeners.forEach((l) => l(m));
   let ws: WebSocket | undefined;
   let wantsStatus = false;
-  const queue: string[] = [];
   let retryMs = 250;
+  /** Actions sent and not yet answered: a dropped socket fails them (their answer can never come). */
+  const inFlight = new Set<number>();
+  const fail = (id: number, message: string) => emit({ type: 'result', id, ok: false, error: { code: 'UNAVAILABLE', message } });
 
   const connect = () => {
     emit({ type: 'connection', state: 'connecting' });
@@ -55,7 +57,6 @@ export function websocketLink(url = `ws://${location.host}/`): HostLink {
       retryMs = 250;
       emit({ type: 'connection', state: 'open' });
       if (wantsStatus) socket.send(JSON.stringify({ v: 1, id: SUBSCRIBE_ID, op: 'subscribe' }));
-      for (const text of queue.splice(0)) socket.send(text);
     };
     socket.onmessage = (e: MessageEvent) => {
       const m = JSON.parse(String(e.data)) as ControlReply | ControlPush;
@@ -64,20 +65,18 @@ export function websocketLink(url = `ws://${location.host}/`): HostLink {
       } else if (m.id === SUBSCRIBE_ID) {
         if (m.ok) emit({ type: 'status', status: m.result as never });
       } else if (typeof m.id === 'number') {
+        inFlight.delete(m.id);
         emit(m.ok ? { type: 'result', id: m.id, ok: true, value: m.result } : { type: 'result', id: m.id, ok: false, error: m.error });
       }
     };
     socket.onclose = () => {
       if (ws !== socket) return;
+      for (const id of inFlight) fail(id, 'the connection to the cluster dropped before it answered: the action may or may not have happened');
+      inFlight.clear();
       emit({ type: 'connection', state: 'closed', detail: `reconnecting to ${url}` });
       setTimeout(connect, retryMs);
       retryMs = Math.min(retryMs * 2, 4000);
     };
-  };
-
-  const sendText = (text: string) => {
-    if (ws?.readyState === WebSocket.OPEN) ws.send(text);
-    else queue.push(text);
   };
 
   return {
@@ -90,7 +89,10 @@ export function websocketLink(url = `ws://${location.host}/`): HostLink {
         return;
       }
       if (!ws) connect();
-      sendText(JSON.stringify({ v: 1, id: message.id, ...toControlRequest(message.action) }));
+      // Never queued for later: after a reconnect it could hit another cluster (a new `raftlab up` on the port).
+      if (ws?.readyState !== WebSocket.OPEN) return fail(message.id, 'not connected to the cluster: nothing was sent');
+      inFlight.add(message.id);
+      ws.send(JSON.stringify({ v: 1, id: message.id, ...toControlRequest(message.action) }));
     },
     onMessage: (listener) => void listeners.push(listener),
     getState: () => {

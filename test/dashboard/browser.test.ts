@@ -170,3 +170,44 @@ describe('dashboard in a browser, served by raftlab up', () => {
     assert.deepEqual(browser.errors, []);
   });
 });
+
+describe('dashboard when its cluster goes away', () => {
+  it('says so, goes inert, refuses actions, and replays nothing on a new cluster at the same address', { timeout: 120_000 }, async () => {
+    const first = await raftlabUp(3);
+    const browser = await openBrowser();
+    let second: RunningCluster | undefined;
+    try {
+      const { page } = browser;
+      await page.goto(first.url);
+      await waitForCards(page, (c) => c.length === 3 && c.some((p) => p.role === 'leader'), 'a leader');
+      await first.stop();
+      const connection = page.locator('[data-testid="connection"]');
+      await page.waitForFunction("document.body.classList.contains('disconnected')");
+      assert.match((await connection.textContent()) ?? '', /disconnected — reconnecting to .*what is shown is from before/);
+      assert.equal(await page.locator('.toolbar').evaluate((el) => (el as unknown as { inert: boolean }).inert), true, 'the controls are inert');
+      await screenshot(page, '09-disconnected');
+      // An action asked for meanwhile (the page's own API, as a click would) fails now instead of waiting.
+      const refused = await page.evaluate(() =>
+        (globalThis as unknown as { raftlabDashboard: { run(a: object): Promise<unknown> } }).raftlabDashboard.run({ kind: 'killLeader' }).then(
+          () => 'sent',
+          (err: Error) => err.message,
+        ),
+      );
+      assert.equal(refused, 'not connected to the cluster: nothing was sent');
+      assert.match((await page.locator('[data-testid="last-result"]').textContent()) ?? '', /✗ .*not connected to the cluster/);
+
+      second = await raftlabUp(3, first.ports);
+      await page.waitForFunction(`document.querySelector('[data-testid="connection"]')?.textContent === 'connected'`, undefined, { timeout: 30_000 });
+      assert.equal(await page.evaluate("document.body.classList.contains('disconnected')"), false);
+      await sleep(1500); // a replayed kill would have landed by now
+      const client = await controlClient(second.controlUrl);
+      const status = await client.call('status');
+      client.close();
+      assert.deepEqual(status.peers.map((p: { state: string }) => p.state), ['up', 'up', 'up'], 'nothing was killed in the new cluster');
+    } finally {
+      await browser.close();
+      await second?.stop();
+      await first.stop();
+    }
+  });
+});

@@ -18,17 +18,19 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 export interface RunningCluster {
   url: string;
+  /** The first client port and the control port, to start another cluster in its place. */
+  ports: { port: number; controlPort: number };
   controlUrl: string;
   output: () => string;
   stop: () => Promise<void>;
 }
 
 /** Starts `node dist/cli.js up --memory --timing fast` and waits for its dashboard line. */
-export async function raftlabUp(nodes = 3): Promise<RunningCluster> {
+export async function raftlabUp(nodes = 3, ports?: { port: number; controlPort: number }): Promise<RunningCluster> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first (npm test does)`);
   if (!existsSync('dist/dashboard/index.html')) throw new Error('dist/dashboard is missing: run npm run build first');
-  const port = await freePortRange(nodes);
-  const controlPort = await freePortRange(1);
+  const port = ports?.port ?? (await freePortRange(nodes));
+  const controlPort = ports?.controlPort ?? (await freePortRange(1));
   const child: ChildProcess = spawn(process.execPath, [CLI, 'up', '--memory', '--timing', 'fast', '--nodes', String(nodes), '--port', String(port), '--control-port', String(controlPort)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -50,6 +52,7 @@ export async function raftlabUp(nodes = 3): Promise<RunningCluster> {
   });
   return {
     url,
+    ports: { port, controlPort },
     controlUrl: `ws://127.0.0.1:${controlPort}`,
     output: () => out,
     stop: async () => {
