@@ -171,6 +171,14 @@ describe('dashboard in a browser, served by raftlab up', () => {
   });
 });
 
+/** Runs in the page (a function, not a string: the page's CSP forbids eval). */
+function bodyHasClass(name: string): boolean {
+  return (globalThis as unknown as { document: { body: { classList: DOMTokenListLike } } }).document.body.classList.contains(name);
+}
+interface DOMTokenListLike {
+  contains(name: string): boolean;
+}
+
 describe('dashboard when its cluster goes away', () => {
   it('says so, goes inert, refuses actions, and replays nothing on a new cluster at the same address', { timeout: 120_000 }, async () => {
     const first = await raftlabUp(3);
@@ -182,7 +190,7 @@ describe('dashboard when its cluster goes away', () => {
       await waitForCards(page, (c) => c.length === 3 && c.some((p) => p.role === 'leader'), 'a leader');
       await first.stop();
       const connection = page.locator('[data-testid="connection"]');
-      await page.waitForFunction("document.body.classList.contains('disconnected')");
+      await page.waitForFunction(bodyHasClass, 'disconnected');
       assert.match((await connection.textContent()) ?? '', /disconnected — reconnecting to .*what is shown is from before/);
       assert.equal(await page.locator('.toolbar').evaluate((el) => (el as unknown as { inert: boolean }).inert), true, 'the controls are inert');
       await screenshot(page, '09-disconnected');
@@ -197,8 +205,8 @@ describe('dashboard when its cluster goes away', () => {
       assert.match((await page.locator('[data-testid="last-result"]').textContent()) ?? '', /✗ .*not connected to the cluster/);
 
       second = await raftlabUp(3, first.ports);
-      await page.waitForFunction(`document.querySelector('[data-testid="connection"]')?.textContent === 'connected'`, undefined, { timeout: 30_000 });
-      assert.equal(await page.evaluate("document.body.classList.contains('disconnected')"), false);
+      await connection.filter({ hasText: /^connected$/ }).waitFor({ timeout: 30_000 });
+      assert.equal(await page.evaluate(bodyHasClass, 'disconnected'), false);
       await sleep(1500); // a replayed kill would have landed by now
       const client = await controlClient(second.controlUrl);
       const status = await client.call('status');
