@@ -54,6 +54,8 @@ describe('dashboard in a browser, served by raftlab up', () => {
     assert.notEqual(newLeader.name, oldLeader);
     assert.match((await page().locator('[data-testid="events"]').textContent()) ?? '', new RegExp(`${oldLeader} was killed`));
     assert.equal(await page().locator('[data-testid="quorum-failed"]').textContent(), '1');
+    // The card goes by its state before its last role: a dead leader sends no heartbeats.
+    assert.match((await page().locator(`.peers [data-peer="${oldLeader}"] [data-field="timer"]`).textContent()) ?? '', /^down\b/);
     await sleep(500);
     await screenshot(page(), '02-leader-killed');
     await clickPeer(oldLeader, 'restart');
@@ -94,6 +96,24 @@ describe('dashboard in a browser, served by raftlab up', () => {
     assert.equal(healed.filter((p) => p.role === 'leader').length, 1);
     await sleep(600);
     await screenshot(page(), '04-healed');
+  });
+
+  it('with a quorum up but no leader, the quorum panel says writes wait for one', async () => {
+    const client = await controlClient(cluster.controlUrl);
+    try {
+      // One-way cuts in a ring: every peer keeps some open links (none is cut off, all count as healthy), but no
+      // candidate hears an answer to its votes, so no leader can be elected until heal.
+      for (const [from, to] of [['n1', 'n2'], ['n2', 'n3'], ['n3', 'n1']]) await client.call('cut', { from, to, oneWay: true });
+      const verdict = page().locator('[data-testid="quorum-verdict"]');
+      await waitForCards(page(), (c) => c.every((p) => p.role !== 'leader' && p.state === 'up' && !p.cut), 'no leader, no peer cut off');
+      await page().locator('[data-testid="summary"]', { hasText: 'leader none' }).waitFor({ timeout: 10_000 });
+      assert.equal(await verdict.textContent(), '3 of 3 healthy, but no leader: writes wait for one to be elected');
+      await screenshot(page(), '03b-no-leader');
+    } finally {
+      await client.call('heal');
+      client.close();
+    }
+    await waitForCards(page(), (c) => c.filter((p) => p.role === 'leader').length === 1, 'a leader again after heal');
   });
 
   it('an isolated leader shows its uncommitted entries as divergent until heal truncates them', async () => {

@@ -70,7 +70,7 @@ export class PeerCards {
     const role = h('span', { class: 'badge role', attrs: { 'data-field': 'role' } });
     const state = h('span', { class: 'badge state', attrs: { 'data-field': 'state' } });
     const timer = h('div', { class: 'timer-fill' });
-    const timerLabel = h('span', { class: 'timer-label' });
+    const timerLabel = h('span', { class: 'timer-label', attrs: { 'data-field': 'timer' } });
     const error = h('p', { class: 'peer-error' });
     const el = h(
       'article',
@@ -117,11 +117,29 @@ export class PeerCards {
     setText(card.fields.last, String(p.lastIndex));
     setText(card.fields.snapshot, String(p.snapshotIndex));
     setText(card.fields.keys, `${p.keys} / ${p.revision}`);
-    const progress = p.role === 'leader' ? 0 : Math.max(0, Math.min(1, p.electionProgress));
+    // Only a running follower's timer moves; a stopped peer's last report is not a timer running now.
+    const ticking = running && p.role !== 'leader';
+    const progress = ticking ? Math.max(0, Math.min(1, p.electionProgress)) : 0;
     const width = `${(progress * 100).toFixed(1)}%`;
     if (card.timer.style.width !== width) card.timer.style.width = width;
     toggleClass(card.timer, 'hot', progress > 0.75);
-    setText(card.timerLabel, p.role === 'leader' ? 'leader: sends heartbeats' : p.state === 'up' ? `election timer ${Math.round(progress * 100)}%` : 'election timer stopped');
+    setText(card.timerLabel, timerLabel(p, progress));
     setText(card.error, p.error ?? '');
+  }
+}
+
+/** What the election timer bar says: the state first (a down leader sends nothing), then the role. */
+function timerLabel(p: PeerView, progress: number): string {
+  switch (p.state) {
+    case 'down':
+      return 'down: no timer, sends nothing';
+    case 'removed':
+      return 'removed from the cluster';
+    case 'starting':
+      return 'starting: timer not running yet';
+    case 'paused':
+      return p.role === 'leader' ? 'paused: sends no heartbeats' : `paused: timer frozen at ${Math.round(progress * 100)}%`;
+    case 'up':
+      return p.role === 'leader' ? 'leader: sends heartbeats' : `election timer ${Math.round(progress * 100)}%`;
   }
 }

@@ -32,8 +32,19 @@ export class QuorumView {
     setText(this.values.get('tolerated')!, String(q.tolerated));
     setText(this.values.get('failed')!, String(q.failed));
     toggleClass(this.values.get('failed')!, 'bad', q.failed > q.tolerated);
-    setText(this.verdict, q.hasQuorum ? `${q.members - q.failed} of ${q.members} healthy: writes can commit` : `no quorum: ${q.members - q.failed} of ${q.members} healthy, ${q.quorum} needed — writes cannot commit`);
+    const count = `${q.members - q.failed} of ${q.members} healthy`;
+    // Enough healthy voters is not enough: a write commits only through a leader, and during an election there is none.
+    const leaderless = q.hasQuorum && status.leader === 0;
+    setText(
+      this.verdict,
+      !q.hasQuorum
+        ? `no quorum: ${count}, ${q.quorum} needed — writes cannot commit`
+        : leaderless
+          ? `${count}, but no leader: writes wait for one to be elected`
+          : `${count}: writes can commit`,
+    );
     toggleClass(this.verdict, 'bad', !q.hasQuorum);
+    toggleClass(this.verdict, 'waiting', leaderless);
     const n = q.members;
     setText(
       this.note,
