@@ -29,6 +29,11 @@ export function messageClass(type: string): MessageClass {
   }
 }
 
+/** An answer to another peer's message (the types etcd-io/raft names ...Resp). */
+export function isResponse(type: string): boolean {
+  return type.endsWith('Resp');
+}
+
 export const MESSAGE_CLASSES: readonly MessageClass[] = ['append', 'heartbeat', 'vote', 'preVote', 'snapshot', 'other'];
 
 export interface LinkRate {
@@ -39,6 +44,8 @@ export interface LinkRate {
   byClass: Partial<Record<MessageClass, number>>;
   /** Messages sent and dropped since the previous update (for the sampled animation). */
   sentDelta: Partial<Record<MessageClass, number>>;
+  /** How many of sentDelta were responses (appResp, voteResp...), which the animation draws hollow. */
+  responseDelta: Partial<Record<MessageClass, number>>;
   droppedShare: number;
   link: LinkView;
 }
@@ -56,18 +63,20 @@ export function linkRates(prev: ClusterStatus | undefined, next: ClusterStatus, 
     const p = before.get(linkKey(l.from, l.to));
     const byClass: LinkRate['byClass'] = {};
     const sentDelta: LinkRate['sentDelta'] = {};
+    const responseDelta: LinkRate['responseDelta'] = {};
     let total = 0;
     for (const [type, count] of Object.entries(l.byType)) {
       const d = Math.max(0, count - (p?.byType[type] ?? count));
       if (d === 0) continue;
       const c = messageClass(type);
       sentDelta[c] = (sentDelta[c] ?? 0) + d;
+      if (isResponse(type)) responseDelta[c] = (responseDelta[c] ?? 0) + d;
       byClass[c] = (byClass[c] ?? 0) + d / seconds;
       total += d;
     }
     const sent = p ? l.sent - p.sent : 0;
     const dropped = p ? l.dropped - p.dropped : 0;
-    out.set(linkKey(l.from, l.to), { from: l.from, to: l.to, perSecond: total / seconds, byClass, sentDelta, droppedShare: sent > 0 ? dropped / sent : 0, link: l });
+    out.set(linkKey(l.from, l.to), { from: l.from, to: l.to, perSecond: total / seconds, byClass, sentDelta, responseDelta, droppedShare: sent > 0 ? dropped / sent : 0, link: l });
   }
   return out;
 }

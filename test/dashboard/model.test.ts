@@ -64,12 +64,13 @@ function status(over: Partial<ClusterStatus> = {}): ClusterStatus {
 
 test('link rates come from count deltas between two statuses', () => {
   const link = { from: 1, to: 2, cut: false, dropPercent: 0, delayMs: 0, jitterMs: 0, delivered: 0 };
-  const a = status({ links: [{ ...link, sent: 100, dropped: 0, byType: { heartbeat: 90, app: 10 } }] });
-  const b = status({ links: [{ ...link, sent: 160, dropped: 6, byType: { heartbeat: 140, app: 20 } }] });
+  const a = status({ links: [{ ...link, sent: 100, dropped: 0, byType: { heartbeat: 90, app: 10, heartbeatResp: 0 } }] });
+  const b = status({ links: [{ ...link, sent: 180, dropped: 6, byType: { heartbeat: 140, app: 20, heartbeatResp: 20 } }] });
   const r = linkRates(a, b, 500).get('1>2')!;
-  assert.equal(r.perSecond, 120);
-  assert.deepEqual(r.sentDelta, { heartbeat: 50, append: 10 });
-  assert.equal(r.droppedShare, 0.1);
+  assert.equal(r.perSecond, 160);
+  assert.deepEqual(r.sentDelta, { heartbeat: 70, append: 10 });
+  assert.deepEqual(r.responseDelta, { heartbeat: 20 }, 'responses are told apart (the animation draws them hollow)');
+  assert.equal(r.droppedShare, 0.075);
   assert.equal(linkRates(undefined, b, 500).get('1>2')!.perSecond, 0, 'no rate without a previous status');
 });
 

@@ -13,6 +13,8 @@ interface Dot {
   from: number;
   to: number;
   cls: MessageClass;
+  /** Responses are drawn hollow, requests filled. */
+  response: boolean;
   start: number;
   duration: number;
   /** Dropped messages stop halfway and fade. */
@@ -56,7 +58,7 @@ export class TopologyView {
         swatch.style.background = this.palette.messages[c];
         return h('span', { class: 'legend-item' }, swatch, names[c]);
       }),
-      h('span', { class: 'legend-item muted', text: 'dots are sampled; responses drawn hollow' }),
+      h('span', { class: 'legend-item muted' }, 'dots are sampled:', h('span', { class: 'dot' }), 'request', h('span', { class: 'dot hollow' }), 'response'),
     );
   }
 
@@ -72,9 +74,13 @@ export class TopologyView {
       if (!from || !to) continue;
       const delay = Math.min(2000, r.link.delayMs);
       for (const [cls, count] of Object.entries(r.sentDelta) as [MessageClass, number][]) {
-        if (!count || this.dots.length >= MAX_DOTS) continue;
-        const dropped = r.link.cut || Math.random() < r.droppedShare;
-        this.dots.push({ from: r.from, to: r.to, cls, start: now + Math.random() * Math.min(dtMs, 200), duration: 450 + delay, dropped });
+        const responses = r.responseDelta[cls] ?? 0;
+        // One dot for the requests of a class and one for its responses, each when there were any.
+        for (const response of [false, true]) {
+          if ((response ? responses : count - responses) <= 0 || this.dots.length >= MAX_DOTS) continue;
+          const dropped = r.link.cut || Math.random() < r.droppedShare;
+          this.dots.push({ from: r.from, to: r.to, cls, response, start: now + Math.random() * Math.min(dtMs, 200), duration: 450 + delay, dropped });
+        }
       }
     }
     for (const p of status.peers) if (!this.timers.has(p.id)) this.timers.set(p.id, p.electionProgress);
@@ -189,10 +195,16 @@ export class TopologyView {
       const x = lane.x1 + (lane.x2 - lane.x1) * u;
       const y = lane.y1 + (lane.y2 - lane.y1) * u;
       ctx.globalAlpha = d.dropped && t > limit ? Math.max(0, 1 - (t - limit) / 0.3) : 1;
-      ctx.fillStyle = pal.messages[d.cls];
       ctx.beginPath();
       ctx.arc(x, y, d.cls === 'snapshot' ? 5 : 3.5, 0, Math.PI * 2);
-      ctx.fill();
+      if (d.response) {
+        ctx.strokeStyle = pal.messages[d.cls];
+        ctx.lineWidth = 1.5;
+        ctx.stroke();
+      } else {
+        ctx.fillStyle = pal.messages[d.cls];
+        ctx.fill();
+      }
     }
     ctx.globalAlpha = 1;
     this.dots = alive;
