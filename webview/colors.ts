@@ -18,6 +18,8 @@ export interface Palette {
   bg: string;
   panel: string;
   accent: string;
+  /** The fill of the selected item (a list's selection). */
+  selection: string;
   ok: string;
   warn: string;
   error: string;
@@ -40,6 +42,7 @@ export function readPalette(): Palette {
     bg: cssVar('--vscode-editor-background', dark ? '#1e1e1e' : '#ffffff'),
     panel: cssVar('--vscode-sideBar-background', dark ? '#252526' : '#f3f3f3'),
     accent: cssVar('--vscode-focusBorder', '#0078d4'),
+    selection: cssVar('--vscode-list-activeSelectionBackground', dark ? '#04395e' : '#cce4fb'),
     ok: cssVar('--vscode-charts-green', '#388a34'),
     warn: cssVar('--vscode-charts-orange', '#d18616'),
     error: cssVar('--vscode-charts-red', '#e51400'),

@@ -221,7 +221,7 @@ export class TopologyView {
       const isSel = this.selection?.kind === 'peer' && this.selection.peer === p.name;
       ctx.beginPath();
       ctx.arc(pos.x, pos.y, NODE_R, 0, Math.PI * 2);
-      ctx.fillStyle = pal.panel;
+      ctx.fillStyle = isSel ? pal.selection : pal.panel;
       ctx.fill();
       ctx.lineWidth = !down && p.role === 'leader' ? 3 : 1.5;
       ctx.strokeStyle = down ? pal.muted : p.role === 'leader' ? pal.accent : p.role === 'candidate' || p.role === 'preCandidate' ? pal.warn : pal.fg;
