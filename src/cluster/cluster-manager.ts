@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { randomBytes } from 'node:crypto';
 import type { ConfChange, NodeId } from '../raft/types.ts';
-import { TIMING_PRESETS, type ForwardCall, type FromPeer, type PeerCall, type PeerInit, type PeerStatus, type Timing, type ToPeer } from '../node/protocol.ts';
+import { TIMING_PRESETS, UNHEALTHY_MESSAGE, type ForwardCall, type FromPeer, type PeerCall, type PeerInit, type PeerStatus, type Timing, type ToPeer } from '../node/protocol.ts';
 import { SimulatedNetwork } from './network.ts';
 import { quorumView, type ClusterEvent, type ClusterEventType, type ClusterStatus, type PeerState, type PeerView } from './status.ts';
 import { LatencyWindow } from './latency-window.ts';
@@ -74,6 +74,8 @@ export class ClusterError extends Error {
 }
 
 const MAX_EVENTS = 200;
+/** How long a member that removed itself keeps running so its answer gets out (etcd waits a second too). */
+const REMOVED_MEMBER_STOP_DELAY_MS = 1000;
 const STATUS_INTERVAL_MS = 100; // at most 10 updates a second
 
 export class ClusterManager extends EventEmitter {
@@ -278,7 +280,7 @@ export class ClusterManager extends EventEmitter {
       } else if (call.op === 'memberAdd') {
         value = await this.addPeer({ learner: call.learner });
       } else if (call.op === 'memberRemove') {
-        await this.removePeer(call.id);
+        await this.removePeer(call.id, call.id === from.member.id ? REMOVED_MEMBER_STOP_DELAY_MS : 0);
       } else {
         await this.promotePeer(call.id);
       }
@@ -504,6 +506,8 @@ export class ClusterManager extends EventEmitter {
     const lead = this.leaderId();
     if (!lead) throw new ClusterError('etcdserver: no leader', 'UNAVAILABLE');
     if (this.record.members.length >= 7) throw new ClusterError('a cluster has at most 7 peers here', 'FAILED_PRECONDITION');
+    // etcd's check, before anything starts: a new voter needs every current voter connected.
+    if (!options.learner) await this.call(lead, { op: 'checkAddVoter' });
     const member = await this.startJoiningPeer();
     const id = member.id;
     try {
@@ -551,13 +555,23 @@ export class ClusterManager extends EventEmitter {
     this.addEvent('memberAdded', `${this.name(id)} promoted to voter`, id);
   }
 
-  async removePeer(ref: string | NodeId): Promise<void> {
+  /**
+   * Removes a peer from the configuration, then stops it and deletes its folder. `stopAfterMs` keeps it running a
+   * moment longer, as etcd's removed member stops after a delay: when a client asked the member to remove itself,
+   * its answer must get out first.
+   */
+  async removePeer(ref: string | NodeId, stopAfterMs = 0): Promise<void> {
     const id = this.resolvePeer(ref);
     if (this.record.members.length <= 1) throw new ClusterError('cannot remove the last member', 'FAILED_PRECONDITION');
     await this.changeMembership({ type: 'removeNode', nodeId: id });
     const name = this.name(id);
-    await this.retire(id);
-    this.addEvent('memberRemoved', `${name} removed`, id);
+    const stop = async () => {
+      await this.retire(id);
+      this.addEvent('memberRemoved', `${name} removed`, id);
+    };
+    if (stopAfterMs === 0) return stop();
+    this.peers.get(id)!.state = 'removed';
+    setTimeout(() => void stop().catch((err: Error) => this.addEvent('peerFailed', `${name} did not stop cleanly after its removal: ${err.message}`, id)), stopAfterMs);
   }
 
   /** Stops a peer that is no longer (or never was) in the configuration and forgets it, folder and all. */
@@ -585,7 +599,7 @@ export class ClusterManager extends EventEmitter {
         await this.call(lead, { op: 'confChange', change });
         return;
       } catch (err) {
-        const retry = err instanceof ClusterError && err.code === 'UNAVAILABLE' && Date.now() < deadline;
+        const retry = err instanceof ClusterError && err.code === 'UNAVAILABLE' && err.message !== UNHEALTHY_MESSAGE && Date.now() < deadline;
         if (!retry) throw err;
         await new Promise((r) => setTimeout(r, this.timing.heartbeatMs));
       }

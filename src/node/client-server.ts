@@ -2,13 +2,14 @@
 // 127.0.0.1:<clientPort>, served from the peer's own worker thread so that reads and watches touch the store
 // directly. The services live in src/api/etcd/.
 import { createServer as createHttpServer } from 'node:http';
-import { Server, ServerCredentials, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { authService } from '../api/etcd/auth-service.ts';
 import { clusterService } from '../api/etcd/cluster-service.ts';
 import { LeaderlessHub, type PeerBridge, type ServiceContext } from '../api/etcd/context.ts';
 import { noLeader } from '../api/etcd/errors.ts';
 import { HeaderSource } from '../api/etcd/header.ts';
 import { kvService } from '../api/etcd/kv-service.ts';
+import { guardLearner } from '../api/etcd/learner-guard.ts';
 import { leaseService } from '../api/etcd/lease-service.ts';
 import { maintenanceService } from '../api/etcd/maintenance-service.ts';
 import { Gateway } from '../api/etcd/gateway.ts';
@@ -51,14 +52,17 @@ export async function startClientServer(init: PeerInit, runtime: PeerRuntime, kv
   const maxRequestBytes = kv.sm.config.maxRequestBytes + GRPC_OVERHEAD_BYTES;
   const server = new Server({ 'grpc.max_receive_message_length': maxRequestBytes, 'grpc.enable_channelz': 0 });
   const def = etcdServiceDefinitions();
-  const services: Record<string, UntypedServiceImplementation> = {
-    KV: kvService(ctx),
-    Watch: watchService(ctx),
-    Lease: leaseService(ctx),
-    Cluster: clusterService(ctx),
-    Maintenance: maintenanceService(ctx),
-    Auth: authService(ctx),
-  };
+  const services = guardLearner(
+    {
+      KV: kvService(ctx),
+      Watch: watchService(ctx),
+      Lease: leaseService(ctx),
+      Cluster: clusterService(ctx),
+      Maintenance: maintenanceService(ctx),
+      Auth: authService(ctx),
+    },
+    () => runtime.isLearner(),
+  );
   for (const [name, implementation] of Object.entries(services)) server.addService(def[name]!, implementation);
 
   // gRPC and etcd's plain-HTTP endpoints share the client port (client-port.ts tells them apart).

@@ -36,6 +36,11 @@ export class PeerLinks {
     this.ports.delete(peer);
   }
 
+  /** Whether there is a link to the peer (none while it is down). */
+  connected(peer: NodeId): boolean {
+    return this.ports.has(peer);
+  }
+
   setRules(rules: Record<NodeId, LinkRule>): void {
     this.rules = new Map(Object.entries(rules).map(([to, rule]) => [Number(to), rule]));
   }

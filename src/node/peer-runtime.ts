@@ -7,7 +7,7 @@ import { RaftNode } from '../raft/raft-node.ts';
 import { RaftError, type ConfChange, type ConfState, type Entry, type Message, type NodeId, type Ready, type Snapshot, type SoftState } from '../raft/types.ts';
 import type { PeerStorage } from '../storage/peer-storage.ts';
 import { decodeEnvelope, encodeEnvelope } from './envelope.ts';
-import type { CallError, Timing } from './protocol.ts';
+import { UNHEALTHY_MESSAGE, type CallError, type Timing } from './protocol.ts';
 
 /** The replicated application: deterministic, fed only committed commands. */
 export interface StateMachine {
@@ -80,6 +80,7 @@ export class PeerCallError extends Error implements CallError {
 
 export const NO_LEADER = (): PeerCallError => new PeerCallError('etcdserver: no leader', 'UNAVAILABLE');
 export const TIMED_OUT = (): PeerCallError => new PeerCallError('etcdserver: request timed out', 'UNAVAILABLE');
+const UNHEALTHY = (): PeerCallError => new PeerCallError(UNHEALTHY_MESSAGE, 'UNAVAILABLE');
 
 export function fromRaftError(err: unknown): unknown {
   if (!(err instanceof RaftError)) return err;
@@ -123,6 +124,8 @@ export interface RuntimeOptions {
   catchUpEntries: number;
   requestTimeoutMs: number;
   send: (msgs: Message[]) => void;
+  /** Whether the link to a peer is up (a peer that is down refuses it at once, as a dead process's port would). */
+  connected?: (peer: NodeId) => boolean;
   /** Called when status-worthy state changed (role, term, indexes). */
   onChange?: () => void;
   onApplied?: (entries: number, latencyMs: number | undefined) => void;
@@ -147,6 +150,8 @@ export class PeerRuntime {
   private lastSnapshotIndex: number;
   private softState: SoftState = { lead: 0, role: 'follower' };
   private idle: Promise<void> = Promise.resolve();
+  /** When each peer was last heard from (performance.now()), for the reconfiguration checks. */
+  private readonly lastHeard = new Map<NodeId, number>();
   private snapshotWriting = false;
   /** A snapshot being encoded while entries keep being applied. */
   private snapshotJob: SnapshotJob | undefined;
@@ -216,8 +221,43 @@ export class PeerRuntime {
       this.inbox.push(...msgs);
       return;
     }
-    for (const m of msgs) this.node.step(m);
+    const now = performance.now();
+    for (const m of msgs) {
+      this.lastHeard.set(m.from, now);
+      this.node.step(m);
+    }
     this.schedule();
+  }
+
+  /**
+   * The voters this peer is connected to and heard from within an election timeout, itself included: etcd's
+   * "active" members (the leader hears from every connected follower at each heartbeat).
+   */
+  private activeVoters(voters: readonly NodeId[]): Set<NodeId> {
+    const since = performance.now() - this.opts.timing.electionMs;
+    const connected = this.opts.connected ?? (() => true);
+    return new Set(voters.filter((v) => v === this.id || (connected(v) && (this.lastHeard.get(v) ?? -Infinity) >= since)));
+  }
+
+  /**
+   * etcd's strict reconfiguration check, by the leader before it proposes a change: removing a live voter must
+   * leave enough live voters for the smaller cluster's quorum (a voter that is down may always go; a learner
+   * too). Without it, removing a healthy member while another is down loses quorum.
+   */
+  private checkRemoval(id: NodeId): void {
+    const { voters } = this.node.confState();
+    if (!voters.includes(id)) return;
+    const active = this.activeVoters(voters);
+    if (id !== this.id && !active.has(id)) return;
+    if (active.size - 1 < Math.floor((voters.length - 1) / 2) + 1) throw UNHEALTHY();
+  }
+
+  /** etcd refuses a new voting member unless every voter is connected (the new one shrinks the margin). */
+  checkAddVoter(): void {
+    const st = this.node.status();
+    if (st.role !== 'leader') throw NO_LEADER();
+    const { voters } = this.node.confState();
+    if (this.activeVoters(voters).size < voters.length) throw UNHEALTHY();
   }
 
   /**
@@ -394,6 +434,7 @@ export class PeerRuntime {
   confChange(change: ConfChange): Promise<void> {
     return new Promise((resolve, reject) => {
       try {
+        if (change.type === 'removeNode' && this.node.status().role === 'leader') this.checkRemoval(change.nodeId);
         this.node.proposeConfChange(change);
       } catch (err) {
         return reject(fromRaftError(err));
@@ -423,6 +464,10 @@ export class PeerRuntime {
       return Promise.reject(new PeerCallError('etcdserver: can only promote a learner member which is in sync with leader', 'FAILED_PRECONDITION'));
     }
     return this.confChange({ type: 'addNode', nodeId: id });
+  }
+
+  isLearner(): boolean {
+    return this.node.isLearner();
   }
 
   campaign(): void {

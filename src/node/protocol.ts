@@ -61,6 +61,9 @@ export interface PeerInit {
   requestTimeoutMs: number;
 }
 
+/** etcd's answer when a membership change would leave the cluster without a working quorum (not retried). */
+export const UNHEALTHY_MESSAGE = 'etcdserver: unhealthy cluster';
+
 /** What a caller may ask a peer to do. Commands and results are the KV layer's encodings. */
 export type PeerCall =
   | { op: 'propose'; command: Uint8Array }
@@ -69,6 +72,8 @@ export type PeerCall =
   | { op: 'confChange'; change: ConfChange }
   /** etcd's MemberPromote, checked by the leader against its own configuration and progress. */
   | { op: 'promote'; id: NodeId }
+  /** etcd's check before a new voting member: every voter must be connected to the leader. */
+  | { op: 'checkAddVoter' }
   | { op: 'campaign' }
   /** Answered only by the leader's lessor (keep-alives are not logged); other peers forward it there. */
   | { op: 'lease'; lease: LeaseCall };

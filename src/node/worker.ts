@@ -94,6 +94,7 @@ async function main(init: PeerInit): Promise<void> {
     catchUpEntries: init.catchUpEntries,
     requestTimeoutMs: init.requestTimeoutMs,
     send: (msgs) => links.send(msgs),
+    connected: (peer) => links.connected(peer),
     onChange: statusChanged,
     // Latencies travel with the next status (at most 20 a second), not in a message per Ready.
     onApplied: (_count, latencyMs) => {
@@ -202,6 +203,9 @@ async function main(init: PeerInit): Promise<void> {
           break;
         case 'promote':
           await runtime.promote(call.id);
+          break;
+        case 'checkAddVoter':
+          runtime.checkAddVoter();
           break;
         case 'campaign':
           runtime.campaign();

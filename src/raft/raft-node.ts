@@ -321,6 +321,11 @@ export class RaftNode {
     return this.log.slice(Math.max(lo, this.log.firstIndex()), hi);
   }
 
+  /** Whether this node is a learner in its current configuration (cheaper than confState()). */
+  isLearner(): boolean {
+    return this.learners.has(this.id);
+  }
+
   confState(): ConfState {
     return { voters: [...this.voters].sort((a, b) => a - b), learners: [...this.learners].sort((a, b) => a - b) };
   }

@@ -82,6 +82,7 @@ export function etcdctl(endpoints: string[], args: string[], opts: { input?: str
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    child.stdin.on('error', () => undefined); // etcdctl may exit before reading its input (EPIPE)
     child.stdin.end(opts.input ?? '');
   });
 }

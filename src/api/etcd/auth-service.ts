@@ -1,5 +1,7 @@
-// etcd's Auth service: authentication is not supported, so AuthStatus reports it disabled (what clients ask
-// before anything else) and every other call answers UNIMPLEMENTED, saying why.
+// etcd's Auth service: authentication is not supported, so it is always disabled, and the calls that etcd answers
+// with auth disabled are answered as etcd does: AuthStatus reports it off (clients ask first), Authenticate says
+// it is not enabled (clients given credentials then go on without a token), AuthDisable is a no-op. Managing
+// users and roles, and turning auth on, answer UNIMPLEMENTED, saying why.
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { ServiceContext } from './context.ts';
 import { ApiError } from './errors.ts';
@@ -7,8 +9,6 @@ import { unary } from './unary.ts';
 
 const UNSUPPORTED = [
   'AuthEnable',
-  'AuthDisable',
-  'Authenticate',
   'UserAdd',
   'UserGet',
   'UserList',
@@ -27,6 +27,10 @@ const UNSUPPORTED = [
 export function authService(ctx: ServiceContext): UntypedServiceImplementation {
   const service: UntypedServiceImplementation = {
     AuthStatus: unary(async () => ({ header: ctx.headers.make(), enabled: false, authRevision: 0 })),
+    Authenticate: unary(async () => {
+      throw new ApiError('etcdserver: authentication is not enabled', 'FAILED_PRECONDITION');
+    }),
+    AuthDisable: unary(async () => ({ header: ctx.headers.make() })),
   };
   for (const method of UNSUPPORTED) {
     service[method] = unary(async () => {

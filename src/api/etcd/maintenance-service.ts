@@ -46,7 +46,8 @@ export function maintenanceService(ctx: ServiceContext): UntypedServiceImplement
         raftIndex: s.commit,
         raftTerm: s.term,
         raftAppliedIndex: s.applied,
-        errors: [],
+        // As etcd: a member without a leader says so here (etcdctl shows it in the ERRORS column).
+        errors: s.lead ? [] : ['etcdserver: no leader'],
         isLearner: s.isLearner,
       };
     }),
