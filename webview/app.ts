@@ -223,5 +223,6 @@ export class App {
     };
     new MutationObserver(refresh).observe(document.body, { attributes: true, attributeFilter: ['class'] });
     window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', refresh);
+    window.matchMedia('(forced-colors: active)').addEventListener('change', refresh);
   }
 }

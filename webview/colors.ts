@@ -34,8 +34,7 @@ export function readPalette(): Palette {
     : body.classList.contains('vscode-light') || body.classList.contains('vscode-high-contrast-light')
       ? false
       : window.matchMedia('(prefers-color-scheme: dark)').matches;
-  return {
-    dark,
+  const theme = {
     fg: cssVar('--vscode-foreground', dark ? '#cccccc' : '#333333'),
     muted: cssVar('--vscode-descriptionForeground', dark ? '#9d9d9d' : '#717171'),
     border: cssVar('--vscode-panel-border', dark ? '#444444' : '#d4d4d4'),
@@ -43,6 +42,10 @@ export function readPalette(): Palette {
     panel: cssVar('--vscode-sideBar-background', dark ? '#252526' : '#f3f3f3'),
     accent: cssVar('--vscode-focusBorder', '#0078d4'),
     selection: cssVar('--vscode-list-activeSelectionBackground', dark ? '#04395e' : '#cce4fb'),
+  };
+  return {
+    dark,
+    ...(forcedColors() ? systemColors() : theme),
     ok: cssVar('--vscode-charts-green', '#388a34'),
     warn: cssVar('--vscode-charts-orange', '#d18616'),
     error: cssVar('--vscode-charts-red', '#e51400'),
@@ -55,4 +58,26 @@ export function readPalette(): Palette {
       other: cssVar('--vscode-descriptionForeground', '#888888'),
     },
   };
+}
+
+export function forcedColors(): boolean {
+  return window.matchMedia('(forced-colors: active)').matches;
+}
+
+/**
+ * In forced colours the page around the canvases is recoloured by the system and the canvases are not: their
+ * text, outlines and backgrounds take the system colours (the hues of terms and message types still carry
+ * meaning and stay). The selected node shows by its ring, so its fill stays the canvas colour.
+ */
+function systemColors(): Pick<Palette, 'fg' | 'muted' | 'border' | 'bg' | 'panel' | 'accent' | 'selection'> {
+  const probe = document.body.appendChild(document.createElement('span'));
+  const resolve = (name: string) => {
+    probe.style.color = name;
+    return getComputedStyle(probe).color;
+  };
+  const text = resolve('CanvasText');
+  const canvas = resolve('Canvas');
+  const highlight = resolve('Highlight');
+  probe.remove();
+  return { fg: text, muted: text, border: text, bg: canvas, panel: canvas, accent: highlight, selection: canvas };
 }

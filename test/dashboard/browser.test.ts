@@ -3,7 +3,7 @@
 // nor the leader's moves; healing converges the logs. Screenshots land in test/e2e/artifacts/.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { cards, controlClient, openBrowser, raftlabUp, screenshot, sleep, waitForCards, type Browser, type RunningCluster } from './support.ts';
+import { cards, controlClient, openBrowser, parseColor, raftlabUp, screenshot, sleep, styleOf, waitForCards, type Browser, type RunningCluster } from './support.ts';
 
 describe('dashboard in a browser, served by raftlab up', () => {
   let cluster: RunningCluster;
@@ -183,6 +183,47 @@ describe('dashboard in a browser, served by raftlab up', () => {
       await client.call('remove', { peer: name });
     } finally {
       client.close();
+    }
+  });
+
+  it('the leader, the selected card and keyboard focus each look different, in forced colours too', async () => {
+    const shown = await waitForCards(page(), (c) => c.length === 3 && c.filter((p) => p.role === 'leader').length === 1, 'three peers, one leader');
+    const leader = shown.find((p) => p.role === 'leader')!.name;
+    const [selected, focused] = shown.filter((p) => p.role !== 'leader').map((p) => p.name) as [string, string];
+    const card = (name: string) => `.peers [data-peer="${name}"]`;
+    const props = ['outline-style', 'outline-width', 'border-top-width', 'border-top-color', 'border-left-width', 'background-color'];
+    const rgb = (css: string) => parseColor(css).slice(0, 3).map(Math.round).join();
+    // Select one follower with the mouse, then Tab to the other: focus and selection on two different cards.
+    await page().locator(card(selected)).click();
+    await page().locator(`${card(selected)}.selected`).waitFor();
+    await page().locator(card(focused)).focus();
+    await page().keyboard.press('Shift+Tab');
+    await page().keyboard.press('Tab');
+    const look = async () => ({ sel: await styleOf(page(), card(selected), props), foc: await styleOf(page(), card(focused), props), lead: await styleOf(page(), card(leader), props) });
+    const normal = await look();
+    assert.notEqual(rgb(normal.sel['background-color']!), rgb(normal.foc['background-color']!), 'the selected card is filled');
+    assert.equal(normal.sel['outline-style'], 'none', 'selection is not drawn as focus');
+    assert.notEqual(normal.foc['outline-style'], 'none', 'focus has its own outline');
+    assert.equal(normal.foc['border-top-color'], normal.lead['border-top-color'], 'focus does not recolour the border as the leader and selection once did');
+    assert.ok(parseFloat(normal.lead['border-left-width']!) >= 3 && parseFloat(normal.foc['border-left-width']!) <= 1, 'the leader has its stripe');
+
+    await page().emulateMedia({ forcedColors: 'active' });
+    try {
+      const forced = await look();
+      assert.notEqual(forced.foc['outline-style'], 'none', 'focus keeps an outline in forced colours');
+      assert.ok(parseFloat(forced.foc['outline-width']!) >= 2);
+      assert.ok(parseFloat(forced.sel['border-top-width']!) >= 3, 'the selected card has a thick border in forced colours');
+      const cardBg = rgb(forced.foc['background-color']!);
+      const fill = await styleOf(page(), `${card(focused)} .timer-fill`, ['background-color', 'height']);
+      assert.notEqual(rgb(fill['background-color']!), cardBg, 'the election timer fill stays visible');
+      const bar = await styleOf(page(), '.rep-match', ['background-color']);
+      assert.notEqual(rgb(bar['background-color']!), cardBg, 'the replication bars stay visible');
+      for (const sel of ['.topology .swatch', '.logs .swatch']) {
+        assert.notEqual(rgb((await styleOf(page(), sel, ['background-color']))['background-color']!), cardBg, `the legend swatches (${sel}) keep their colours`);
+      }
+      await screenshot(page(), '08-forced-colors');
+    } finally {
+      await page().emulateMedia({ forcedColors: 'none' });
     }
   });
 

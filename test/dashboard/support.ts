@@ -184,3 +184,41 @@ export async function waitForCards(page: Page, check: (c: CardView[]) => boolean
     await sleep(100);
   }
 }
+
+/** Runs in the page (a function with no inner functions: tsx would wrap those in helpers the page lacks). */
+function readStyle(el: unknown, props: string[]): Record<string, string> {
+  const cs = (globalThis as unknown as { getComputedStyle(e: unknown): { getPropertyValue(p: string): string } }).getComputedStyle(el);
+  const out: Record<string, string> = {};
+  for (const p of props) out[p] = cs.getPropertyValue(p);
+  return out;
+}
+
+/** Computed CSS values (by property name, e.g. 'outline-style') of the first element matching a selector. */
+export async function styleOf(page: Page, selector: string, props: string[]): Promise<Record<string, string>> {
+  return page.locator(selector).first().evaluate(readStyle, props);
+}
+
+/** [r, g, b, alpha] (0-255, 0-1) of a computed colour: rgb(), rgba() or color(srgb ...). */
+export function parseColor(css: string): [number, number, number, number] {
+  const srgb = /^color\(srgb ([\d.e-]+) ([\d.e-]+) ([\d.e-]+)(?: \/ ([\d.]+))?\)$/.exec(css);
+  if (srgb) return [Number(srgb[1]) * 255, Number(srgb[2]) * 255, Number(srgb[3]) * 255, srgb[4] === undefined ? 1 : Number(srgb[4])];
+  const rgb = /^rgba?\(([\d.]+), ([\d.]+), ([\d.]+)(?:, ([\d.]+))?\)$/.exec(css);
+  if (rgb) return [Number(rgb[1]), Number(rgb[2]), Number(rgb[3]), rgb[4] === undefined ? 1 : Number(rgb[4])];
+  throw new Error(`cannot read the colour ${css}`);
+}
+
+/** WCAG contrast ratio of a text colour on a background (a translucent text colour is laid over the background). */
+export function contrast(fg: string, bg: string): number {
+  const b = parseColor(bg);
+  const f = parseColor(fg);
+  const over = [0, 1, 2].map((i) => f[i]! * f[3] + b[i]! * (1 - f[3]));
+  const lum = (c: number[]) => {
+    const [r, g, bl] = c.map((v) => {
+      const s = v / 255;
+      return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r! + 0.7152 * g! + 0.0722 * bl!;
+  };
+  const [hi, lo] = [lum(over), lum(b)].sort((x, y) => y - x);
+  return (hi! + 0.05) / (lo! + 0.05);
+}
