@@ -197,8 +197,9 @@ export class MvccStore implements MvccReadView {
 
   /**
    * Drops history that no read at or above `revision` can see: per key, every record older than the one
-   * visible at `revision` (and that one too if it is a tombstone older than `revision`). Records at exactly
-   * `revision` stay, so a watch from the compaction revision still sees that revision's events.
+   * visible at `revision`, and that one too if it is a tombstone (at or below `revision`, as etcd's key index
+   * compacts). A put at exactly `revision` stays, so a watch from the compaction revision still sees it; a
+   * delete there is gone, as in etcd.
    */
   compact(revision: Revision): void {
     if (revision <= this.compacted) throw new KvError('compacted');
@@ -208,7 +209,7 @@ export class MvccStore implements MvccReadView {
       const index = history.indexAt(revision);
       if (index < 0) continue;
       const visible = history.records[index]!;
-      const dropThroughVisible = isTombstone(visible) && visible.modRevision < revision;
+      const dropThroughVisible = isTombstone(visible);
       const removed = history.records.splice(0, dropThroughVisible ? index + 1 : index);
       if (removed.length > 0 && this.compactionObservers.size > 0) {
         for (const observer of this.compactionObservers) observer(history, removed);
@@ -222,6 +223,10 @@ export class MvccStore implements MvccReadView {
     for (const changed of [...this.changes.keys()]) {
       if (changed < revision) this.changes.delete(changed);
     }
+    // The revision itself keeps only the changes whose records survived (a delete there went with its key).
+    const atRevision = this.changes.get(revision)?.filter((key) => this.recordAt(key, revision) !== undefined);
+    if (atRevision?.length) this.changes.set(revision, atRevision);
+    else this.changes.delete(revision);
     this.compacted = revision;
   }
 
@@ -266,6 +271,13 @@ export class MvccStore implements MvccReadView {
     if (!this.openTxn) throw new Error('mvcc: no write transaction is open');
     this.openTxn = false;
     if (wrote) this.revision = txn.revision;
+  }
+
+  /** The key's record written at exactly `revision`, if it is still in its history. */
+  private recordAt(key: KeyString, revision: Revision): KeyRecord | undefined {
+    const history = this.histories.get(key);
+    const record = history?.records[history.indexAt(revision)];
+    return record?.modRevision === revision ? record : undefined;
   }
 
   private subOf(key: KeyString, revision: Revision): number {

@@ -195,6 +195,18 @@ test('compaction, then reads and watches below it fail as in etcd', { skip }, as
   assert.match(watch.stdout + watch.stderr, /required revision has been compacted/);
 });
 
+test('a delete at the compaction revision is compacted away: a watch from there does not see it, as in etcd', { skip }, async () => {
+  await ok(['put', 'tomb', '1']);
+  const rev = Number(JSON.parse(await ok(['del', 'tomb', '-w', 'json'])).header.revision);
+  await ok(['compaction', '--physical', String(rev)]);
+  const watch = etcdctlBackground(all, ['watch', 'tomb', `--rev=${rev}`]);
+  await sleep(1000);
+  await ok(['put', 'tomb', 'again']);
+  await eventually('the watch to see the new put', () => watch.output().includes('again'));
+  const { stdout } = await watch.stop();
+  assert.equal(stdout, 'PUT\ntomb\nagain\n', 'no DELETE from the compacted revision');
+});
+
 test('defrag answers for every member', { skip }, async () => {
   const out = await ok(['defrag']);
   for (const e of all) assert.ok(out.includes(`Finished defragmenting etcd member[${e}]`), out);

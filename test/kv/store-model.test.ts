@@ -89,7 +89,7 @@ class Model {
     for (const [key, records] of this.history) {
       const c = this.compacted;
       const visible = this.at(key, c);
-      const survives = records.some((r) => r.rev > c) || (visible !== undefined && (visible.value !== undefined || visible.rev === c));
+      const survives = records.some((r) => r.rev > c) || (visible !== undefined && visible.value !== undefined);
       if (survives) count++;
     }
     return count;

@@ -107,12 +107,16 @@ describe('watch hub', () => {
     assert.equal(w.batches.length, 2, 'nothing after the cancel');
   });
 
-  it('a watch from exactly the compaction revision replays it, including a delete there', () => {
+  it('a watch from exactly the compaction revision replays a put there; a delete there is compacted away, as in etcd', () => {
     const h = fixture();
     h.apply({ type: 'compaction', revision: 5 });
     const w = h.watch({ key: 'a', end: 'c', startRevision: 5 });
-    assert.deepEqual(render(w.batches), ['5: DELETE b']);
+    assert.deepEqual(render(w.batches), [], 'etcd drops a tombstone at the compaction revision with its key');
     assert.ok(!w.batches.some((b) => b.canceled));
+    h.put('a', '3'); // 6
+    h.apply({ type: 'compaction', revision: 6 });
+    const atPut = h.watch({ key: 'a', startRevision: 6 });
+    assert.deepEqual(render(atPut.batches), ['6: PUT a=3']);
   });
 
   it('a watch from a future revision waits for it', () => {

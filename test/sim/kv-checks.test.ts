@@ -106,3 +106,16 @@ test('a lease may not expire before its TTL has run from the grant request', () 
   assert.equal(checkLeaseExpiry(7n, 100, 2, 500, 100), undefined);
   assert.match(checkLeaseExpiry(7n, 100, 2, 119, 100)!, /lease 7 \(TTL 2 s, granted by a request at tick 100\) expired at tick 119, before tick 120/);
 });
+
+test('deletes at a compaction revision may be missing from a replay (etcd compacts them away); nothing else may', () => {
+  const [r2, r3, r4] = [2, 3, 4].map(committedAt) as [KvEvent[], KvEvent[], KvEvent[]];
+  const end = { revision: 5, tick: 10, why: 'end of run' as const, committedCompaction: 5 };
+  // Revision 5 (two deletes) compacted to: a replay of it may have both or neither.
+  assert.equal(checkWatchSegment(segment({ end: { ...end, compactions: [5] } }, [r2, r3, r4]), committedAt), undefined);
+  assert.equal(checkWatchSegment(segment({ end: { ...end, compactions: [5] } }, [r2, r3, r4, committedAt(5)]), committedAt), undefined);
+  // Without a compaction at 5 the deletes are owed; and a compaction elsewhere excuses nothing at 5.
+  assert.match(checkWatchSegment(segment({ end }, [r2, r3, r4]), committedAt)!, /at revision 5 it got \[\]/);
+  assert.match(checkWatchSegment(segment({ end: { ...end, compactions: [4] } }, [r2, r3, r4]), committedAt)!, /at revision 5 it got \[\]/);
+  // Puts at a compaction revision stay owed.
+  assert.match(checkWatchSegment(segment({ end: { ...end, compactions: [4] } }, [r2, r3, committedAt(5)]), committedAt)!, /at revision 4 it got \[\]/);
+});

@@ -139,6 +139,8 @@ export class KvWorkload implements Workload {
    */
   readonly oracle = new KvStateMachine();
   private compactedTo = -1;
+  /** Every revision a committed compaction compacted to. */
+  private readonly compactions: number[] = [];
   private readonly committedEvents = new Map<number, KvEvent[]>();
   private readonly recorder = new HistoryRecorder<KvInput, KvOutput>();
   /** Per recorder invoke: the op it belongs to, and whether it was dropped (failed = no effect). */
@@ -227,6 +229,7 @@ export class KvWorkload implements Workload {
       o.markApplied(e.index);
       if (request.revision > this.compactedTo && request.revision <= o.revision) {
         this.compactedTo = request.revision;
+        this.compactions.push(request.revision);
         this.stats.compactions++;
       }
       return;
@@ -624,7 +627,7 @@ export class KvWorkload implements Workload {
     w.stopDown();
     if (why === 'canceled') w.app.sm.watches.cancel(w.hubId);
     if (why === 'compacted') this.stats.watchesCompacted++;
-    w.seg.end = { revision: w.app.sm.revision, tick: this.tick, why, committedCompaction: this.compactedTo };
+    w.seg.end = { revision: w.app.sm.revision, tick: this.tick, why, committedCompaction: this.compactedTo, compactions: [...this.compactions] };
     this.c.trace.add(this.tick, 'note', w.seg.peer, `watch #${w.seg.id} ends (${why}) at revision ${w.seg.end.revision}`);
     const bad = checkWatchSegment(w.seg, (rev) => this.committedEvents.get(rev) ?? []);
     if (bad) this.fail('watch', bad);
