@@ -3,7 +3,7 @@
 // nor the leader's moves; healing converges the logs. Screenshots land in test/e2e/artifacts/.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { cards, controlClient, openBrowser, parseColor, raftlabUp, screenshot, sleep, styleOf, waitForCards, type Browser, type RunningCluster } from './support.ts';
+import { badgeColors, cards, contrast, controlClient, fieldBorder, openBrowser, parseColor, raftlabUp, screenshot, sleep, styleOf, waitForCards, type Browser, type RunningCluster } from './support.ts';
 
 describe('dashboard in a browser, served by raftlab up', () => {
   let cluster: RunningCluster;
@@ -225,6 +225,39 @@ describe('dashboard in a browser, served by raftlab up', () => {
     } finally {
       await page().emulateMedia({ forcedColors: 'none' });
     }
+  });
+
+  it('badges, the quorum verdict and text fields are readable in the dark and the light theme', async () => {
+    const client = await controlClient(cluster.controlUrl);
+    const learner = (await client.call('add', { learner: true })).name as string;
+    const down = (await cards(page())).find((p) => p.role === 'follower')!.name;
+    try {
+      await client.call('kill', { peer: down });
+      await waitForCards(page(), (c) => c.find((p) => p.name === down)?.state === 'down' && c.find((p) => p.name === learner)?.role === 'learner', `${down} down and ${learner} a learner`);
+      for (const colorScheme of ['dark', 'light'] as const) {
+        await page().emulateMedia({ colorScheme });
+        const badges = await badgeColors(page());
+        for (const kind of ['leader', 'down', 'learner', 'up']) assert.ok(badges.some((b) => b.text === kind), `a ${kind} badge is shown`);
+        for (const b of badges) {
+          assert.equal(parseColor(b.background)[3], 1, `the ${b.text} badge is opaque`);
+          const ratio = contrast(b.color, b.background);
+          assert.ok(ratio >= 4.5, `${colorScheme}: the ${b.text} badge's text has ${ratio.toFixed(2)}:1 (${b.color} on ${b.background})`);
+        }
+        const panel = (await styleOf(page(), '.quorum', ['background-color']))['background-color']!;
+        const verdict = (await styleOf(page(), '[data-testid="quorum-verdict"]', ['color'])).color!;
+        assert.ok(contrast(verdict, panel) >= 4.5, `${colorScheme}: the quorum verdict has ${contrast(verdict, panel).toFixed(2)}:1`);
+        const pageBg = (await styleOf(page(), 'body', ['background-color']))['background-color']!;
+        const border = await fieldBorder(page(), 'vscode-textfield[aria-label="key"]');
+        assert.ok(contrast(border, pageBg) >= 3, `${colorScheme}: the key field's border has ${contrast(border, pageBg).toFixed(2)}:1 against the page`);
+        await screenshot(page(), `09-contrast-${colorScheme}`);
+      }
+    } finally {
+      await page().emulateMedia({ colorScheme: 'dark' });
+      await client.call('restart', { peer: down });
+      await client.call('remove', { peer: learner });
+      client.close();
+    }
+    await waitForCards(page(), (c) => c.length === 3 && c.every((p) => p.state === 'up'), 'three peers up again');
   });
 
   it('loaded under its Content-Security-Policy without errors', () => {

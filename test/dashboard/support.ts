@@ -198,8 +198,16 @@ export async function styleOf(page: Page, selector: string, props: string[]): Pr
   return page.locator(selector).first().evaluate(readStyle, props);
 }
 
-/** [r, g, b, alpha] (0-255, 0-1) of a computed colour: rgb(), rgba() or color(srgb ...). */
+/** [r, g, b, alpha] (0-255, 0-1) of a computed colour: rgb(), rgba(), color(srgb ...) or a grey lch(L 0 0). */
 export function parseColor(css: string): [number, number, number, number] {
+  const grey = /^lch\(([\d.]+) 0 0\)$/.exec(css);
+  if (grey) {
+    // CIE lightness to luminance to an sRGB channel value.
+    const l = Number(grey[1]);
+    const y = l > 8 ? ((l + 16) / 116) ** 3 : l / 903.3;
+    const v = 255 * (y <= 0.0031308 ? 12.92 * y : 1.055 * y ** (1 / 2.4) - 0.055);
+    return [v, v, v, 1];
+  }
   const srgb = /^color\(srgb ([\d.e-]+) ([\d.e-]+) ([\d.e-]+)(?: \/ ([\d.]+))?\)$/.exec(css);
   if (srgb) return [Number(srgb[1]) * 255, Number(srgb[2]) * 255, Number(srgb[3]) * 255, srgb[4] === undefined ? 1 : Number(srgb[4])];
   const rgb = /^rgba?\(([\d.]+), ([\d.]+), ([\d.]+)(?:, ([\d.]+))?\)$/.exec(css);
@@ -221,4 +229,28 @@ export function contrast(fg: string, bg: string): number {
   };
   const [hi, lo] = [lum(over), lum(b)].sort((x, y) => y - x);
   return (hi! + 0.05) / (lo! + 0.05);
+}
+
+/** Runs in the page: text and background colour of every badge, with its text. */
+function readBadges(): { text: string; color: string; background: string }[] {
+  const g = globalThis as any;
+  const out: { text: string; color: string; background: string }[] = [];
+  for (const el of g.document.querySelectorAll('.badge')) {
+    const cs = g.getComputedStyle(el);
+    out.push({ text: el.textContent, color: cs.color, background: cs.backgroundColor });
+  }
+  return out;
+}
+
+export async function badgeColors(page: Page): Promise<{ text: string; color: string; background: string }[]> {
+  return page.evaluate(readBadges);
+}
+
+/** Runs in the page: the border colour a vscode-textfield draws (inside its shadow root). */
+function readFieldBorder(el: any): string {
+  return (globalThis as any).getComputedStyle(el.shadowRoot.querySelector('.root')).borderTopColor;
+}
+
+export async function fieldBorder(page: Page, selector: string): Promise<string> {
+  return page.locator(selector).first().evaluate(readFieldBorder);
 }

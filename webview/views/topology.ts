@@ -139,7 +139,8 @@ export class TopologyView {
         const active = a.state === 'up' && b.state !== 'removed';
         const perSecond = rate?.perSecond ?? 0;
         ctx.lineWidth = (selected ? 2 : 1) + Math.min(4, Math.log10(1 + perSecond));
-        ctx.strokeStyle = rule?.cut ? pal.error : rule && (rule.dropPercent > 0 || rule.delayMs > 0) ? pal.warn : selected ? pal.accent : pal.border;
+        // An open link in the muted text colour: the panel border colour is too faint against the panel (< 3:1).
+        ctx.strokeStyle = rule?.cut ? pal.error : rule && (rule.dropPercent > 0 || rule.delayMs > 0) ? pal.warn : selected ? pal.accent : pal.muted;
         ctx.globalAlpha = active ? 1 : 0.35;
         ctx.setLineDash(rule?.cut ? [5, 5] : []);
         ctx.beginPath();
