@@ -260,6 +260,12 @@ describe('dashboard in a browser, served by raftlab up', () => {
     await waitForCards(page(), (c) => c.length === 3 && c.every((p) => p.state === 'up'), 'three peers up again');
   });
 
+  it('the log legend shows committed entries in term colours, as the strips draw them', async () => {
+    const image = (await styleOf(page(), '[data-testid="committed-swatch"]', ['background-image']))['background-image']!;
+    const colours = new Set(image.match(/rgba?\([^)]*\)|color\([^)]*\)/g) ?? []);
+    assert.ok(colours.size >= 3, `the committed swatch shows several terms' colours, not one: ${image}`);
+  });
+
   it('loaded under its Content-Security-Policy without errors', () => {
     assert.deepEqual(browser.errors, []);
   });

@@ -32,6 +32,8 @@ export class LogStripView {
   private drawnScale = 8;
   /** Index window drawn last, for tests. */
   lastWindow: [number, number] = [1, 1];
+  private readonly committedSwatch = h('span', { class: 'swatch terms', attrs: { 'data-testid': 'committed-swatch' } });
+  private readonly uncommittedSwatch = h('span', { class: 'swatch terms pale' });
 
   constructor(
     private palette: Palette,
@@ -52,8 +54,8 @@ export class LogStripView {
     const legend = h(
       'div',
       { class: 'legend' },
-      h('span', { class: 'legend-item' }, h('span', { class: 'swatch solid' }), 'committed'),
-      h('span', { class: 'legend-item' }, h('span', { class: 'swatch pale' }), 'not yet committed'),
+      h('span', { class: 'legend-item' }, this.committedSwatch, 'committed (colour: its term)'),
+      h('span', { class: 'legend-item' }, this.uncommittedSwatch, 'not yet committed'),
       h('span', { class: 'legend-item' }, h('span', { class: 'swatch divergent' }), 'differs from the leader'),
       h('span', { class: 'legend-item' }, h('span', { class: 'swatch hatched' }), 'in the snapshot'),
       h('span', { class: 'legend-item' }, h('span', { class: 'swatch commit' }), 'commit point'),
@@ -69,6 +71,7 @@ export class LogStripView {
       this.range,
       legend,
     );
+    this.paintSwatches();
     this.range.addEventListener('input', () => {
       this.follow = false;
       this.start = Number(this.range.value);
@@ -99,7 +102,16 @@ export class LogStripView {
 
   setPalette(p: Palette): void {
     this.palette = p;
+    this.paintSwatches();
     this.redraw();
+  }
+
+  /** Entries are coloured by term, so the legend's swatches show a few terms' colours, full and pale. */
+  private paintSwatches(): void {
+    const colours = [1, 2, 3].map((t) => termColor(t, this.palette.dark));
+    const stripes = (alpha: number) => `linear-gradient(90deg, ${colours.map((c, i) => `color-mix(in srgb, ${c} ${alpha}%, transparent) ${(i * 100) / 3}% ${((i + 1) * 100) / 3}%`).join(', ')})`;
+    this.committedSwatch.style.background = stripes(100);
+    this.uncommittedSwatch.style.background = stripes(35);
   }
 
   update(status: ClusterStatus): void {
