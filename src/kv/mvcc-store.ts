@@ -27,12 +27,24 @@ export function isTombstone(record: KeyRecord): boolean {
 
 /** All surviving records of one key, oldest first. */
 export class KeyHistory {
-  readonly records: KeyRecord[] = [];
+  /** Never empty while the history is in the store. Made with its first record: an empty array's first push
+   * reserves room for 17 (most keys only ever have one or two records). */
+  readonly records: KeyRecord[];
 
   constructor(
     readonly key: KeyString,
-    readonly keyBytes: Uint8Array,
-  ) {}
+    first: KeyRecord,
+  ) {
+    this.records = [first];
+  }
+
+  /**
+   * The key's bytes, made when asked: keeping them beside the key string cost a Uint8Array, an ArrayBuffer and
+   * its backing store per key (about a fifth of a stored key's memory).
+   */
+  get keyBytes(): Uint8Array {
+    return fromKeyString(this.key);
+  }
 
   latest(): KeyRecord | undefined {
     return this.records[this.records.length - 1];
@@ -96,7 +108,9 @@ export class MvccStore implements MvccReadView {
   private readonly index = new KeyIndex<KeyHistory>();
   private readonly histories = new Map<KeyString, KeyHistory>();
   /** Keys written at each surviving revision, in write (sub-revision) order. */
-  private readonly changes = new Map<Revision, KeyString[]>();
+  /** The keys each revision wrote, in write order: one key string for the usual one-key revision (an array
+   * per revision would cost more than the key). */
+  private readonly changes = new Map<Revision, KeyString | KeyString[]>();
   private openTxn = false;
   /** Told about the records a compaction removes (a snapshot encoding in progress still needs them). */
   private readonly compactionObservers = new Set<CompactionObserver>();
@@ -174,8 +188,8 @@ export class MvccStore implements MvccReadView {
    * value at revision - 1 when it existed and survived compaction.
    */
   eventsAt(revision: Revision): KvEvent[] {
-    const keys = this.changes.get(revision);
-    if (keys === undefined) return [];
+    const keys = this.changedAt(revision);
+    if (keys.length === 0) return [];
     const events: KvEvent[] = [];
     for (const key of keys) {
       const history = this.histories.get(key)!;
@@ -224,38 +238,49 @@ export class MvccStore implements MvccReadView {
       if (changed < revision) this.changes.delete(changed);
     }
     // The revision itself keeps only the changes whose records survived (a delete there went with its key).
-    const atRevision = this.changes.get(revision)?.filter((key) => this.recordAt(key, revision) !== undefined);
-    if (atRevision?.length) this.changes.set(revision, atRevision);
-    else this.changes.delete(revision);
+    const atRevision = this.changedAt(revision).filter((key) => this.recordAt(key, revision) !== undefined);
+    if (atRevision.length === 0) this.changes.delete(revision);
+    else this.changes.set(revision, atRevision.length === 1 ? atRevision[0]! : atRevision);
     this.compacted = revision;
   }
 
   // ---- used by WriteTxn and snapshot restore -------------------------------------------------------
 
   /**
-   * Appends a record to a key's history, creating the key in the index if needed. `keyBytes`, when given,
-   * are the key's bytes (equal to `key`) and become the store's: the caller must not change them later.
+   * Appends a record to a key's history, creating the key in the index if needed.
    */
-  appendRecord(key: KeyString, record: KeyRecord, keyBytes?: Uint8Array): KeyHistory {
-    return this.appendTo(this.histories.get(key), key, record, keyBytes);
+  appendRecord(key: KeyString, record: KeyRecord): KeyHistory {
+    return this.appendTo(this.histories.get(key), key, record);
   }
 
   /** `appendRecord` for a caller that has already looked the key up: `history` must be `history(key)`. */
-  appendTo(history: KeyHistory | undefined, key: KeyString, record: KeyRecord, keyBytes?: Uint8Array): KeyHistory {
+  appendTo(history: KeyHistory | undefined, key: KeyString, record: KeyRecord): KeyHistory {
     if (history === undefined) {
-      history = new KeyHistory(key, keyBytes ?? fromKeyString(key));
+      history = new KeyHistory(key, record);
       this.histories.set(key, history);
       this.index.insert(history);
+      this.noteChange(key, record.modRevision);
+      return history;
     }
     const records = history.records;
     if (records.length > 0 && records[records.length - 1]!.modRevision >= record.modRevision) {
       throw new Error('mvcc: a key was written twice in one revision');
     }
     records.push(record);
-    const changed = this.changes.get(record.modRevision);
-    if (changed === undefined) this.changes.set(record.modRevision, [key]);
-    else changed.push(key);
+    this.noteChange(key, record.modRevision);
     return history;
+  }
+
+  private noteChange(key: KeyString, revision: Revision): void {
+    const changed = this.changes.get(revision);
+    if (changed === undefined) this.changes.set(revision, key);
+    else if (typeof changed === 'string') this.changes.set(revision, [changed, key]);
+    else changed.push(key);
+  }
+
+  private changedAt(revision: Revision): readonly KeyString[] {
+    const changed = this.changes.get(revision);
+    return changed === undefined ? [] : typeof changed === 'string' ? [changed] : changed;
   }
 
   /** Sets the revisions after a restore; the change lists are re-sorted into sub-revision order. */
@@ -263,7 +288,7 @@ export class MvccStore implements MvccReadView {
     this.revision = current;
     this.compacted = compacted;
     for (const [revision, keys] of this.changes) {
-      keys.sort((a, b) => this.subOf(a, revision) - this.subOf(b, revision));
+      if (typeof keys !== 'string') keys.sort((a, b) => this.subOf(a, revision) - this.subOf(b, revision));
     }
   }
 
@@ -311,14 +336,14 @@ export class WriteTxn {
 
   /**
    * Writes a key; returns its previous live value (the event's prevKv). The key must not have been written in
-   * this txn. `keyBytes`, when given, are the key's bytes and become the store's if the key is new.
+   * this txn.
    */
-  put(key: KeyString, value: Uint8Array, lease: LeaseId, keyBytes?: Uint8Array): KeyValue | undefined {
-    return this.putTo(this.store.history(key), key, value, lease, keyBytes);
+  put(key: KeyString, value: Uint8Array, lease: LeaseId): KeyValue | undefined {
+    return this.putTo(this.store.history(key), key, value, lease);
   }
 
   /** `put` for a caller that has already looked the key up: `history` must be the store's `history(key)`. */
-  putTo(history: KeyHistory | undefined, key: KeyString, value: Uint8Array, lease: LeaseId, keyBytes?: Uint8Array): KeyValue | undefined {
+  putTo(history: KeyHistory | undefined, key: KeyString, value: Uint8Array, lease: LeaseId): KeyValue | undefined {
     this.assertOpen();
     const before = history?.latest();
     const prevLive = before !== undefined && !isTombstone(before) ? before : undefined;
@@ -330,7 +355,7 @@ export class WriteTxn {
       value,
       lease,
     };
-    const written = this.store.appendTo(history, key, record, keyBytes);
+    const written = this.store.appendTo(history, key, record);
     const prev = prevLive ? written.toKeyValue(prevLive) : undefined;
     this.written.push(makeEvent(written, record, prev));
     return prev;

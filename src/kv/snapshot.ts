@@ -45,8 +45,7 @@ export function decodeSnapshot(data: Uint8Array, minLeaseTtlSeconds: number, pad
   const compacted = reader.int();
   const keyCount = reader.uvarint();
   for (let k = 0; k < keyCount; k++) {
-    const keyBytes = reader.bytes(); // a fresh copy: the store keeps it
-    const key = toKeyString(keyBytes);
+    const key = toKeyString(reader.bytes());
     const recordCount = reader.uvarint();
     let history: KeyHistory | undefined;
     for (let r = 0; r < recordCount; r++) {
@@ -59,7 +58,7 @@ export function decodeSnapshot(data: Uint8Array, minLeaseTtlSeconds: number, pad
         lease: reader.int64(),
       };
       // The first record looks the key up (a corrupt snapshot could repeat a key); the rest reuse its history.
-      history = history === undefined ? store.appendRecord(key, record, keyBytes) : store.appendTo(history, key, record);
+      history = history === undefined ? store.appendRecord(key, record) : store.appendTo(history, key, record);
     }
   }
   store.restoreRevisions(current, compacted);

@@ -251,7 +251,7 @@ function putInTxn(ctx: WriteContext, txn: WriteTxn, request: PutRequest): PutRes
   else value = owned ? request.value : request.value.slice();
   const lease = request.ignoreLease ? previous!.lease : (request.lease ?? NO_LEASE);
   // The key was not written earlier in this txn (validateRequest), so putTo's prevKv is `previous`.
-  const prevKv = txn.putTo(history, key, value, lease, owned ? request.key : undefined);
+  const prevKv = txn.putTo(history, key, value, lease);
   const response: PutResponse = { header: { revision: txn.revision } };
   if (request.prevKv && prevKv !== undefined) response.prevKv = prevKv;
   return response;
