@@ -42,6 +42,24 @@ describe('dashboard in a browser, served by raftlab up', () => {
   });
 
   let oldLeader = '';
+  it('Enter in the key or value field puts, and the list of writes shows whole lines', async () => {
+    const key = page().locator('vscode-textfield[aria-label="key"] input');
+    await key.fill('enter/in-key');
+    await key.press('Enter');
+    await page().locator('[data-testid="writes"] li', { hasText: 'put enter/in-key = ' }).waitFor({ timeout: 10_000 });
+    const value = page().locator('vscode-textfield[aria-label="value"] input');
+    await value.fill('from the value field');
+    await value.press('Enter');
+    await page().locator('[data-testid="writes"] li', { hasText: 'put enter/in-key = from the value field' }).waitFor({ timeout: 10_000 });
+    for (let i = 0; i < 4; i++) await page().locator('[data-action="put-test"]').click();
+    await page().locator('[data-testid="writes"] li:nth-child(6)').waitFor();
+    const list = page().locator('[data-testid="writes"]');
+    const [shown, full] = await list.evaluate((el) => [(el as unknown as { clientHeight: number }).clientHeight, (el as unknown as { scrollHeight: number }).scrollHeight]);
+    const line = (await page().locator('[data-testid="writes"] li').first().boundingBox())!.height;
+    assert.ok(full > shown, 'more writes than fit: the list scrolls');
+    assert.equal(shown % line, 0, `the list (${shown}px) shows whole lines of ${line}px`);
+  });
+
   it('kill on the leader: a new leader, the old one down', async () => {
     oldLeader = (await cards(page())).find((p) => p.role === 'leader')!.name;
     await clickPeer(oldLeader, 'kill');
@@ -159,6 +177,12 @@ describe('dashboard in a browser, served by raftlab up', () => {
       const link = status.links.find((l: any) => l.from === 1 && l.to === 2);
       assert.equal(link.cut, true);
       assert.equal(status.links.find((l: any) => l.from === 2 && l.to === 1)?.cut ?? false, false, 'one way only');
+      // An empty delay is refused beside the field, not sent as 0 ms.
+      const actionsBefore = await page().locator('[data-testid="last-result"]').textContent();
+      await page().locator('vscode-textfield[aria-label="delay in milliseconds"] input').fill('');
+      await page().locator('[data-testid="inspector"] [data-action="delay"]').click();
+      assert.match((await page().locator('[data-testid="link-error"]').textContent()) ?? '', /enter a number from 0 to 60000/);
+      assert.equal(await page().locator('[data-testid="last-result"]').textContent(), actionsBefore, 'no action was sent');
       await sleep(500);
       await screenshot(page(), '06-link-cut');
       await client.call('heal');
@@ -218,9 +242,10 @@ describe('dashboard in a browser, served by raftlab up', () => {
       assert.notEqual(rgb(fill['background-color']!), cardBg, 'the election timer fill stays visible');
       const bar = await styleOf(page(), '.rep-match', ['background-color']);
       assert.notEqual(rgb(bar['background-color']!), cardBg, 'the replication bars stay visible');
-      for (const sel of ['.topology .swatch', '.logs .swatch']) {
-        assert.notEqual(rgb((await styleOf(page(), sel, ['background-color']))['background-color']!), cardBg, `the legend swatches (${sel}) keep their colours`);
-      }
+      const swatch = (await styleOf(page(), '.topology .swatch', ['background-color']))['background-color']!;
+      assert.notEqual(rgb(swatch), cardBg, 'the message legend keeps its colours');
+      const terms = (await styleOf(page(), '[data-testid="committed-swatch"]', ['background-image']))['background-image']!;
+      assert.match(terms, /gradient/, 'the log legend keeps its term colours');
       await screenshot(page(), '08-forced-colors');
     } finally {
       await page().emulateMedia({ forcedColors: 'none' });

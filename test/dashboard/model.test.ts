@@ -7,6 +7,7 @@ import { DashboardBridge, type DashboardHost } from '../../src/extension/dashboa
 import type { ClusterEvent, ClusterStatus, PeerView } from '../../src/cluster/status.ts';
 import { divergentRanges, linkRates, termAt } from '../../webview/model.ts';
 import type { HostMessage } from '../../webview/protocol.ts';
+import { readWholeNumber } from '../../webview/fields.ts';
 
 function logOf(terms: number[], first = 1): (i: number) => number | undefined {
   return (i) => terms[i - first];
@@ -124,4 +125,13 @@ test('bridge: snapshot on ready, status coalesced to ten a second, events, resul
   assert.equal(sent.length, before, 'a hidden view gets nothing; it asks again with ready when shown');
   bridge.dispose();
   assert.equal(host.statusListeners.length, 0);
+});
+
+test('a number field reads as a whole number in range, or says what is wrong (never an empty field as 0)', () => {
+  assert.equal(readWholeNumber(' 200 ', 'delay', 0, 60_000), 200);
+  assert.equal(readWholeNumber('0', 'delay', 0, 60_000), 0);
+  assert.equal(readWholeNumber('', 'delay', 0, 60_000), 'delay: enter a number from 0 to 60000');
+  assert.equal(readWholeNumber('2.5', 'drop', 0, 100), 'drop: "2.5" is not a whole number from 0 to 100');
+  assert.equal(readWholeNumber('101', 'drop', 0, 100), 'drop: "101" is not a whole number from 0 to 100');
+  assert.equal(readWholeNumber('-1', 'drop', 0, 100), 'drop: "-1" is not a whole number from 0 to 100');
 });

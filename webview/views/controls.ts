@@ -2,6 +2,7 @@
 // inspector for what was clicked (a peer: kill, restart, pause, resume, isolate, make leader, remove; a link:
 // cut one way or both, drop a share of messages, delay them). Everything goes through the host as an action.
 import { h, setText, toggleClass } from '../dom.ts';
+import { readWholeNumber } from '../fields.ts';
 import { linkKey, type LinkRate } from '../model.ts';
 import type { ClusterStatus, DashboardAction } from '../protocol.ts';
 import type { Selection } from '../host-link.ts';
@@ -19,10 +20,19 @@ function setDisabled(el: Element, disabled: boolean): void {
   if (el.hasAttribute('disabled') !== disabled) el.toggleAttribute('disabled', disabled);
 }
 
-function textfield(placeholder: string, label: string, value = '', type = 'text'): HTMLElement & { value: string } {
-  const f = h('vscode-textfield', { attrs: { placeholder, 'aria-label': label, type, value } }) as HTMLElement & { value: string };
-  return f;
+type Field = HTMLElement & { value: string };
+
+function textfield(placeholder: string, label: string, value = '', type = 'text'): Field {
+  return h('vscode-textfield', { attrs: { placeholder, 'aria-label': label, type, value } }) as Field;
 }
+
+/** Runs `fn` when Enter is pressed in a field (not while an input method is composing). */
+function onEnter(field: HTMLElement, fn: () => void): void {
+  field.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.isComposing) fn();
+  });
+}
+
 
 interface Write {
   at: number;
@@ -51,6 +61,8 @@ export class Toolbar {
       this.value.value = `value ${this.counter}`;
       void this.put();
     });
+    onEnter(this.key, () => void this.put());
+    onEnter(this.value, () => void this.put());
     this.el.append(
       h('div', { class: 'tool-group' }, this.add, button('Heal network', 'heal', () => void this.run({ kind: 'heal' }).catch(() => undefined)), this.killLeader),
       h('div', { class: 'tool-group kv' }, this.key, this.value, put, get, test),
@@ -101,6 +113,7 @@ export class Inspector {
   private linkInfo = new Map<string, HTMLElement>();
   private readonly dropPercent = textfield('%', 'drop percent', '30', 'number');
   private readonly delayMs = textfield('ms', 'delay in milliseconds', '200', 'number');
+  private readonly fieldError = h('p', { class: 'field-error', attrs: { role: 'alert', 'data-testid': 'link-error' } });
 
   constructor(private readonly run: Run) {
     this.el.append(this.title, this.details, this.actions);
@@ -133,6 +146,7 @@ export class Inspector {
     this.linkInfo.clear();
     this.details.replaceChildren();
     this.actions.replaceChildren();
+    setText(this.fieldError, '');
     if (!selection) {
       setText(this.title, 'Select a peer or a link');
       return;
@@ -186,18 +200,28 @@ export class Inspector {
         { class: 'row' },
         this.dropPercent,
         button('Drop %', 'drop', () => {
-          const percent = Number(this.dropPercent.value);
-          for (const [from, to] of dirs()) act({ kind: 'drop', from, to, percent });
+          const percent = this.checked(this.dropPercent, 'drop', 0, 100);
+          if (percent !== undefined) for (const [from, to] of dirs()) act({ kind: 'drop', from, to, percent });
         }),
         this.delayMs,
         button('Delay ms', 'delay', () => {
-          const ms = Number(this.delayMs.value);
-          for (const [from, to] of dirs()) act({ kind: 'delay', from, to, ms });
+          const ms = this.checked(this.delayMs, 'delay in ms', 0, 60_000);
+          if (ms !== undefined) for (const [from, to] of dirs()) act({ kind: 'delay', from, to, ms });
         }),
       ),
+      this.fieldError,
       h('div', { class: 'row' }, button('Heal network', 'heal-link', () => act({ kind: 'heal' }))),
     );
     void status;
+  }
+
+  /** The field's number, or undefined after saying beside the field what is wrong (nothing is sent). */
+  private checked(field: Field, what: string, min: number, max: number): number | undefined {
+    const n = readWholeNumber(field.value, what, min, max);
+    const bad = typeof n === 'string';
+    for (const f of [this.dropPercent, this.delayMs]) f.toggleAttribute('invalid', bad && f === field);
+    setText(this.fieldError, bad ? n : '');
+    return bad ? undefined : n;
   }
 
   private refreshPeer(p: PeerView, status: ClusterStatus): void {
