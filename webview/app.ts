@@ -14,6 +14,9 @@ import { ReplicationView } from './views/replication.ts';
 import { TimelineView } from './views/timeline.ts';
 import { TopologyView } from './views/topology.ts';
 
+/** When the grids fall to one column (dashboard.css). */
+const NARROW = '(max-width: 900px)';
+
 /** Render timings, read by the tests (and handy in devtools). */
 export interface RenderStats {
   renders: number;
@@ -40,6 +43,7 @@ export class App {
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; action: DashboardAction }>();
   readonly stats: RenderStats = { renders: 0, totalMs: 0, maxMs: 0, over16: 0, recent: [] };
   private chartsDirty = false;
+  private revealInspector = false;
 
   private readonly connection = h('span', { class: 'connection', attrs: { 'data-testid': 'connection' } });
   private readonly summary = h('span', { class: 'summary', attrs: { 'data-testid': 'summary' } });
@@ -65,7 +69,11 @@ export class App {
     this.selection = state.selection;
     this.palette = readPalette();
     const run = (a: DashboardAction) => this.run(a);
-    this.peers = new PeerCards((peer) => this.select({ kind: 'peer', peer }));
+    this.peers = new PeerCards((peer) => {
+      this.select({ kind: 'peer', peer });
+      // In one column the inspector is far above the cards: bring it into view once it shows the peer.
+      this.revealInspector = window.matchMedia(NARROW).matches;
+    });
     this.topology = new TopologyView(this.palette, (s) => this.select(s));
     this.logs = new LogStripView(this.palette, state, () => this.saveState());
     this.charts = new ChartsView(this.history, this.palette);
@@ -196,6 +204,11 @@ export class App {
     this.topology.update(status, this.rates, this.dtMs, this.selection, this.freshRates);
     this.freshRates = false;
     this.inspector.update(status, this.selection, this.rates);
+    if (this.revealInspector) {
+      this.revealInspector = false;
+      const smooth = !window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+      this.inspector.el.scrollIntoView({ block: 'nearest', behavior: smooth ? 'smooth' : 'auto' });
+    }
     this.replication.update(status);
     this.logs.update(status);
     this.timeline.update(this.events);

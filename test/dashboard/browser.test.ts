@@ -291,6 +291,26 @@ describe('dashboard in a browser, served by raftlab up', () => {
     assert.ok(colours.size >= 3, `the committed swatch shows several terms' colours, not one: ${image}`);
   });
 
+  it('in a narrow window, choosing a peer card brings the inspector into view', async () => {
+    await page().setViewportSize({ width: 420, height: 800 });
+    try {
+      const last = page().locator('.peers [data-peer]').last();
+      const name = (await last.getAttribute('data-peer'))!;
+      await last.scrollIntoViewIfNeeded();
+      const inspector = page().locator('[data-testid="inspector"]');
+      assert.ok((await inspector.boundingBox())!.y < 0, 'the inspector starts out of view, above');
+      await last.click();
+      await page().locator(`[data-testid="inspector"][data-peer="${name}"]`).waitFor();
+      // Scrolled smoothly: wait until the inspector's top is inside the viewport.
+      for (let i = 0; i < 50 && (await inspector.boundingBox())!.y < 0; i++) await sleep(100);
+      const box = (await inspector.boundingBox())!;
+      assert.ok(box.y >= 0 && box.y < 800, `the inspector's top is in view (at ${box.y}px)`);
+      await screenshot(page(), '10-narrow-inspector');
+    } finally {
+      await page().setViewportSize({ width: 1400, height: 1150 });
+    }
+  });
+
   it('loaded under its Content-Security-Policy without errors', () => {
     assert.deepEqual(browser.errors, []);
   });
