@@ -197,6 +197,10 @@ describe('dashboard in a browser, served by raftlab up', () => {
       const added = await client.call('add', { learner: true });
       const name = added.name as string;
       await waitForCards(page(), (c) => c.find((p) => p.name === name)?.role === 'learner', `${name} shown as a learner`);
+      // Its replication bar is as long as the voters' (its badge names the state only; "learner" is in its text).
+      await page().locator(`.rep-row[data-peer="${name}"] .rep-text`, { hasText: /^learner · / }).waitFor({ timeout: 5000 });
+      const widths = await Promise.all((await page().locator('.rep-bar').all()).map(async (bar) => Math.round((await bar.boundingBox())!.width)));
+      assert.equal(new Set(widths).size, 1, `every replication bar has the same length: ${widths.join(', ')}`);
       // Only a learner can be promoted: the button is disabled on a voter.
       await page().locator('.peers [data-peer="n1"]').click();
       await page().locator('[data-testid="inspector"][data-peer="n1"] [data-action="promote"][disabled]').waitFor({ timeout: 5000 });

@@ -63,10 +63,11 @@ export class ReplicationView {
       const pct = (n: number) => `${(Math.max(0, Math.min(1, (n - first) / span)) * 100).toFixed(2)}%`;
       if (row.match.style.width !== pct(pr.match)) row.match.style.width = pct(pr.match);
       if (row.next.style.left !== pct(pr.next - 1)) row.next.style.left = pct(pr.next - 1);
-      setText(row.state, pr.isLearner ? `${pr.state} · learner` : pr.state);
+      setText(row.state, pr.state);
       setAttr(row.state, 'data-kind', pr.state);
       const lag = Math.max(0, leader.lastIndex - pr.match);
-      setText(row.text, `match ${pr.match} · next ${pr.next} · lag ${lag}${pr.inflight ? ` · ${pr.inflight} in flight` : ''}${pr.recentActive ? '' : ' · not heard from'}`);
+      // "learner" goes in the text line: in the badge it widened the badge column and shortened this row's bar.
+      setText(row.text, `${pr.isLearner ? 'learner · ' : ''}match ${pr.match} · next ${pr.next} · lag ${lag}${pr.inflight ? ` · ${pr.inflight} in flight` : ''}${pr.recentActive ? '' : ' · not heard from'}`);
     });
   }
 }
