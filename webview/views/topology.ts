@@ -104,7 +104,8 @@ export class TopologyView {
   private layout(width: number, height: number, peers: PeerView[]): void {
     const cx = width / 2;
     const cy = height / 2;
-    const r = Math.max(30, Math.min(width, height) / 2 - NODE_R - 14);
+    // Room around the ring for the timer ring and a "cut off" line outside each node.
+    const r = Math.max(30, Math.min(width, height) / 2 - NODE_R - 22);
     this.positions.clear();
     peers.forEach((p, i) => {
       const a = -Math.PI / 2 + (2 * Math.PI * i) / peers.length;
@@ -162,18 +163,30 @@ export class TopologyView {
         }
         if (labels || selected) {
           const tags: string[] = [];
-          if (rule?.cut) tags.push('cut');
+          // A peer cut off says so under its node; its links' crosses show the rest.
+          if (rule?.cut && !a.cutOff && !b.cutOff) tags.push('cut');
           if (rule && rule.dropPercent > 0) tags.push(`drop ${rule.dropPercent}%`);
           if (rule && rule.delayMs > 0) tags.push(`+${rule.delayMs}ms`);
           if (!rule?.cut && active && perSecond >= 0.5) tags.push(`${Math.round(perSecond)}/s`);
-          // The label sits on the sender's third of the lane, outside the lane.
-          const lx = lane.x1 + (lane.x2 - lane.x1) * 0.3 + lane.nx * 9;
-          const ly = lane.y1 + (lane.y2 - lane.y1) * 0.3 + lane.ny * 9;
-          ctx.globalAlpha = active ? 0.9 : 0.4;
+          // The label runs along its lane, on the lane's outer side (away from the pair's other lane), upright,
+          // on a backing: it crosses neither lane of the pair and reaches no further sideways than one line.
+          const text = tags.join(' · ');
+          const angle = Math.atan2(lane.y2 - lane.y1, lane.x2 - lane.x1);
+          const flip = Math.abs(angle) > Math.PI / 2;
+          ctx.save();
+          ctx.translate(mx + lane.nx * 7, my + lane.ny * 7);
+          ctx.rotate(flip ? angle + Math.PI : angle);
+          const w = ctx.measureText(text).width;
+          ctx.globalAlpha = 0.85;
+          ctx.fillStyle = pal.panel;
+          ctx.fillRect(-w / 2 - 2, flip ? -13 : 0, w + 4, 13);
+          ctx.globalAlpha = active ? 1 : 0.4;
           ctx.fillStyle = rule?.cut ? pal.error : pal.muted;
           ctx.textAlign = 'center';
-          ctx.textBaseline = 'middle';
-          ctx.fillText(tags.join(' · '), lx, ly);
+          // The lane's outward normal is +y in this frame, or -y when the text was turned upright.
+          ctx.textBaseline = flip ? 'bottom' : 'top';
+          ctx.fillText(text, 0, flip ? -1 : 1);
+          ctx.restore();
         }
         ctx.globalAlpha = 1;
       }
@@ -255,7 +268,12 @@ export class TopologyView {
       ctx.fillText(tag, pos.x, pos.y + 8);
       if (p.cutOff && !down) {
         ctx.fillStyle = pal.error;
-        ctx.fillText('cut off', pos.x, pos.y + NODE_R + 14);
+        // Outside the ring, away from the links, growing outward past the timer ring.
+        const out = Math.atan2(pos.y - height / 2, pos.x - width / 2);
+        const [ox, oy] = [Math.cos(out), Math.sin(out)];
+        ctx.textAlign = ox > 0.3 ? 'left' : ox < -0.3 ? 'right' : 'center';
+        ctx.textBaseline = oy > 0.3 ? 'top' : oy < -0.3 ? 'bottom' : 'middle';
+        ctx.fillText('cut off', pos.x + ox * (NODE_R + 9), pos.y + oy * (NODE_R + 9));
       }
     }
     ctx.font = '11px var(--vscode-font-family, sans-serif)';
