@@ -147,6 +147,11 @@ export function divergentRanges(peer: PeerView, reference: PeerView, lo: number,
   return out;
 }
 
+/** Whether any link is cut, drops or delays messages: what Heal network would undo. */
+export function hasNetworkFaults(status: ClusterStatus): boolean {
+  return status.links.some((l) => l.cut || l.dropPercent > 0 || l.delayMs > 0 || l.jitterMs > 0);
+}
+
 /** The up leader's view, if there is one. */
 export function leaderOf(status: ClusterStatus): PeerView | undefined {
   return status.peers.find((p) => p.id === status.leader && p.state === 'up');

@@ -121,7 +121,10 @@ describe('dashboard in a browser, served by raftlab up', () => {
     try {
       // One-way cuts in a ring: every peer keeps some open links (none is cut off, all count as healthy), but no
       // candidate hears an answer to its votes, so no leader can be elected until heal.
+      // Nothing to heal yet: the button says so by being disabled, until a fault appears.
+      await page().locator('.toolbar [data-action="heal"][disabled]').waitFor({ timeout: 5000 });
       for (const [from, to] of [['n1', 'n2'], ['n2', 'n3'], ['n3', 'n1']]) await client.call('cut', { from, to, oneWay: true });
+      await page().locator('.toolbar [data-action="heal"]:not([disabled])').waitFor({ timeout: 5000 });
       const verdict = page().locator('[data-testid="quorum-verdict"]');
       await waitForCards(page(), (c) => c.every((p) => p.role !== 'leader' && p.state === 'up' && !p.cut), 'no leader, no peer cut off');
       await page().locator('[data-testid="summary"]', { hasText: 'leader none' }).waitFor({ timeout: 10_000 });

@@ -1,11 +1,12 @@
 // The dashboard's data plumbing without a browser: term runs from a log, the view's log arithmetic (term at an
-// index, divergence from the leader), link rates, and the bridge's snapshot / coalescing / action protocol.
+// index, divergence from the leader), link rates and faults, number fields, and the bridge's snapshot /
+// coalescing / action protocol.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { termRuns } from '../../src/node/term-runs.ts';
 import { DashboardBridge, type DashboardHost } from '../../src/extension/dashboard-host.ts';
 import type { ClusterEvent, ClusterStatus, PeerView } from '../../src/cluster/status.ts';
-import { divergentRanges, linkRates, termAt } from '../../webview/model.ts';
+import { divergentRanges, hasNetworkFaults, linkRates, termAt } from '../../webview/model.ts';
 import type { HostMessage } from '../../webview/protocol.ts';
 import { readWholeNumber } from '../../webview/fields.ts';
 
@@ -73,6 +74,14 @@ test('link rates come from count deltas between two statuses', () => {
   assert.deepEqual(r.responseDelta, { heartbeat: 20 }, 'responses are told apart (the animation draws them hollow)');
   assert.equal(r.droppedShare, 0.075);
   assert.equal(linkRates(undefined, b, 500).get('1>2')!.perSecond, 0, 'no rate without a previous status');
+});
+
+test('network faults: what Heal network would undo', () => {
+  const open = { from: 1, to: 2, cut: false, dropPercent: 0, delayMs: 0, jitterMs: 0, sent: 0, delivered: 0, dropped: 0, byType: {} };
+  assert.equal(hasNetworkFaults(status({ links: [open] })), false);
+  for (const fault of [{ cut: true }, { dropPercent: 5 }, { delayMs: 100 }, { jitterMs: 10 }]) {
+    assert.equal(hasNetworkFaults(status({ links: [open, { ...open, from: 2, to: 1, ...fault }] })), true, JSON.stringify(fault));
+  }
 });
 
 class FakeHost implements DashboardHost {

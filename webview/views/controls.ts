@@ -3,7 +3,7 @@
 // cut one way or both, drop a share of messages, delay them). Everything goes through the host as an action.
 import { h, setText, toggleClass } from '../dom.ts';
 import { readWholeNumber } from '../fields.ts';
-import { linkKey, type LinkRate } from '../model.ts';
+import { hasNetworkFaults, linkKey, type LinkRate } from '../model.ts';
 import type { ClusterStatus, DashboardAction } from '../protocol.ts';
 import type { Selection } from '../host-link.ts';
 import type { PeerView } from '../../src/cluster/status.ts';
@@ -47,12 +47,14 @@ export class Toolbar {
   private readonly writes = h('ol', { class: 'writes', attrs: { 'data-testid': 'writes' } });
   private readonly killLeader: HTMLElement;
   private readonly add: HTMLElement;
+  private readonly heal: HTMLElement;
   private readonly log: Write[] = [];
   private counter = 0;
 
   constructor(private readonly run: Run) {
     this.killLeader = button('Kill the leader', 'kill-leader', () => void this.run({ kind: 'killLeader' }).catch(() => undefined));
     this.add = button('Add peer', 'add-peer', () => void this.run({ kind: 'add' }).catch(() => undefined));
+    this.heal = button('Heal network', 'heal', () => void this.run({ kind: 'heal' }).catch(() => undefined));
     const put = button('Put', 'put', () => void this.put(), false);
     const get = button('Get', 'get', () => void this.get());
     const test = button('Put a test key', 'put-test', () => {
@@ -64,7 +66,7 @@ export class Toolbar {
     onEnter(this.key, () => void this.put());
     onEnter(this.value, () => void this.put());
     this.el.append(
-      h('div', { class: 'tool-group' }, this.add, button('Heal network', 'heal', () => void this.run({ kind: 'heal' }).catch(() => undefined)), this.killLeader),
+      h('div', { class: 'tool-group' }, this.add, this.heal, this.killLeader),
       h('div', { class: 'tool-group kv' }, this.key, this.value, put, get, test),
       h('div', { class: 'writes-box' }, h('h3', { text: 'Recent writes and reads' }), this.writes),
     );
@@ -73,6 +75,7 @@ export class Toolbar {
   update(status: ClusterStatus): void {
     setDisabled(this.killLeader, status.leader === 0);
     setDisabled(this.add, status.peers.length >= 7 || status.leader === 0);
+    setDisabled(this.heal, !hasNetworkFaults(status));
   }
 
   private async put(): Promise<void> {
@@ -111,6 +114,7 @@ export class Inspector {
   private shown = '';
   private peerButtons = new Map<string, HTMLElement>();
   private linkInfo = new Map<string, HTMLElement>();
+  private healLink: HTMLElement | undefined;
   private readonly dropPercent = textfield('%', 'drop percent', '30', 'number');
   private readonly delayMs = textfield('ms', 'delay in milliseconds', '200', 'number');
   private readonly fieldError = h('p', { class: 'field-error', attrs: { role: 'alert', 'data-testid': 'link-error' } });
@@ -128,6 +132,7 @@ export class Inspector {
       const p = status.peers.find((x) => x.name === selection.peer);
       if (p) this.refreshPeer(p, status);
     } else if (selection?.kind === 'link') {
+      if (this.healLink) setDisabled(this.healLink, !hasNetworkFaults(status));
       for (const [dir, el] of this.linkInfo) {
         const [from, to] = dir.split('>').map((n) => status.peers.find((p) => p.name === n));
         if (!from || !to) continue;
@@ -144,6 +149,7 @@ export class Inspector {
   private build(status: ClusterStatus, selection: Selection | undefined): void {
     this.peerButtons.clear();
     this.linkInfo.clear();
+    this.healLink = undefined;
     this.details.replaceChildren();
     this.actions.replaceChildren();
     setText(this.fieldError, '');
@@ -210,7 +216,7 @@ export class Inspector {
         }),
       ),
       this.fieldError,
-      h('div', { class: 'row' }, button('Heal network', 'heal-link', () => act({ kind: 'heal' }))),
+      h('div', { class: 'row' }, (this.healLink = button('Heal network', 'heal-link', () => act({ kind: 'heal' })))),
     );
     void status;
   }
