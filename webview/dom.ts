@@ -89,8 +89,9 @@ export function fitCanvas(canvas: HTMLCanvasElement, onResize?: () => void): { c
   return { ctx, width, height };
 }
 
-export function formatTime(ms: number): string {
+/** Local time as hh:mm:ss, with milliseconds unless `millis` is false (24-hour: the same in every locale). */
+export function formatTime(ms: number, millis = true): string {
   const d = new Date(ms);
   const pad = (n: number, w = 2) => String(n).padStart(w, '0');
-  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}${millis ? `.${pad(d.getMilliseconds(), 3)}` : ''}`;
 }

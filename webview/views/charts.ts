@@ -1,6 +1,6 @@
 // Small live charts drawn with uPlot: commits per second, write latency p50/p99, and the term over time.
 import uPlot from 'uplot';
-import { h } from '../dom.ts';
+import { formatTime, h } from '../dom.ts';
 import type { Palette } from '../colors.ts';
 import type { History } from '../model.ts';
 
@@ -40,7 +40,8 @@ export class ChartsView {
               legend: { show: true, live: false },
               cursor: { show: true, drag: { x: false, y: false } },
               scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min), Math.max(step ? 1 : 5, max * 1.1)] } },
-              axes: [{ ...axis, space: 60, incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600], values: (_u, ticks) => ticks.map((t) => new Date(t * 1000).toLocaleTimeString([], { minute: '2-digit', second: '2-digit' })) }, { ...axis }],
+              // hh:mm:ss as the event list shows times (mm:ss alone did not say which hour).
+              axes: [{ ...axis, space: 70, incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600], values: (_u, ticks) => ticks.map((t) => formatTime(t * 1000, false)) }, { ...axis }],
               series: [{}, ...series.map((s) => ({ width: 1.5, points: { show: false }, ...s, ...(step ? { paths: uPlot.paths.stepped!({ align: 1 }) } : {}) }))],
             },
             data(),
