@@ -236,7 +236,7 @@ export class Inspector {
     const summary = this.details.querySelector('.peer-summary');
     const running = p.state === 'up' || p.state === 'paused';
     const role = p.role === 'preCandidate' ? 'pre-candidate' : p.role;
-    if (summary) setText(summary, `${running ? role : `was ${role}`}${isLeader ? ' (the leader)' : ''}, ${state}, term ${p.term}${p.error ? ` — ${p.error}` : ''}`);
+    if (summary) setText(summary, `${running ? role : `was ${role}`}, ${state}, term ${p.term}${p.error ? ` — ${p.error}` : ''}`);
     const can: Record<string, boolean> = {
       kill: p.state === 'up' || p.state === 'paused',
       restart: p.state !== 'removed' && p.state !== 'starting',
