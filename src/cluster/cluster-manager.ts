@@ -506,8 +506,7 @@ export class ClusterManager extends EventEmitter {
     const lead = this.leaderId();
     if (!lead) throw new ClusterError('etcdserver: no leader', 'UNAVAILABLE');
     if (this.record.members.length >= 7) throw new ClusterError('a cluster has at most 7 peers here', 'FAILED_PRECONDITION');
-    // etcd's check, before anything starts: a new voter needs every current voter connected.
-    if (!options.learner) await this.call(lead, { op: 'checkAddVoter' });
+    await this.checkAddMember(lead);
     const member = await this.startJoiningPeer();
     const id = member.id;
     try {
@@ -524,6 +523,23 @@ export class ClusterManager extends EventEmitter {
     await this.changeMembership({ type: 'addNode', nodeId: id });
     this.addEvent('memberAdded', `${member.name} promoted to voter`, id);
     return id;
+  }
+
+  /**
+   * etcd's check, before anything starts: a new member needs every current voter connected. A link that just
+   * healed is heard from again within a heartbeat, so the check is asked again for up to an election timeout.
+   */
+  private async checkAddMember(lead: NodeId): Promise<void> {
+    const deadline = Date.now() + this.timing.electionMs;
+    for (;;) {
+      try {
+        await this.call(lead, { op: 'checkAddMember' });
+        return;
+      } catch (err) {
+        if ((err as Error).message !== UNHEALTHY_MESSAGE || Date.now() >= deadline) throw err;
+        await new Promise((r) => setTimeout(r, this.timing.heartbeatMs));
+      }
+    }
   }
 
   /**

@@ -252,8 +252,11 @@ export class PeerRuntime {
     if (active.size - 1 < Math.floor((voters.length - 1) / 2) + 1) throw UNHEALTHY();
   }
 
-  /** etcd refuses a new voting member unless every voter is connected (the new one shrinks the margin). */
-  checkAddVoter(): void {
+  /**
+   * etcd refuses a new member, learner or voter, unless every voter is connected: a voter shrinks the margin,
+   * and even a learner's catch-up loads a cluster that is already missing a member.
+   */
+  checkAddMember(): void {
     const st = this.node.status();
     if (st.role !== 'leader') throw NO_LEADER();
     const { voters } = this.node.confState();

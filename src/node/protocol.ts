@@ -72,8 +72,8 @@ export type PeerCall =
   | { op: 'confChange'; change: ConfChange }
   /** etcd's MemberPromote, checked by the leader against its own configuration and progress. */
   | { op: 'promote'; id: NodeId }
-  /** etcd's check before a new voting member: every voter must be connected to the leader. */
-  | { op: 'checkAddVoter' }
+  /** etcd's check before a new member: every voter must be connected to the leader. */
+  | { op: 'checkAddMember' }
   | { op: 'campaign' }
   /** Answered only by the leader's lessor (keep-alives are not logged); other peers forward it there. */
   | { op: 'lease'; lease: LeaseCall };

@@ -204,8 +204,8 @@ async function main(init: PeerInit): Promise<void> {
         case 'promote':
           await runtime.promote(call.id);
           break;
-        case 'checkAddVoter':
-          runtime.checkAddVoter();
+        case 'checkAddMember':
+          runtime.checkAddMember();
           break;
         case 'campaign':
           runtime.campaign();
