@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { ClusterManager } from '../cluster/cluster-manager.ts';
 import { ControlServer } from '../api/control-server.ts';
 import type { ClusterStatus } from '../cluster/status.ts';
+import { explainEtcdError } from '../keys/etcd-errors.ts';
 import { Etcd3Source, parseEndpoints, type ConnectOptions } from '../keys/etcd3-source.ts';
 import { clusterManagerHost, type DashboardHost } from './dashboard-host.ts';
 
@@ -25,6 +26,8 @@ export interface LocalClusterOptions {
   /** The dashboard bundle folder the control API serves (dist/dashboard). */
   dashboardDir?: string;
   log?: (line: string) => void;
+  /** After members were added or removed: the client now uses these endpoints. */
+  onEndpointsChange?: (endpoints: string[]) => void;
 }
 
 export class PortInUseError extends Error {
@@ -45,7 +48,11 @@ export function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** The embedded cluster: its manager, the control API and one etcd3 client over every peer's endpoint. */
+/**
+ * The embedded cluster: its manager, the control API and one etcd3 client over every member's endpoint. The
+ * client follows membership changes (each status checks the member list), so keys keep working after the
+ * original nodes are removed, for as long as the members have a quorum.
+ */
 export class LocalCluster {
   private constructor(
     readonly manager: ClusterManager,
@@ -76,6 +83,12 @@ export class LocalCluster {
       }
     }
     const source = new Etcd3Source({ endpoints: manager.endpoints() });
+    manager.on('status', () => {
+      const endpoints = manager.endpoints();
+      if (!source.setEndpoints(endpoints)) return;
+      log(`members changed: the key client now uses ${endpoints.join(',')}`);
+      opts.onEndpointsChange?.(endpoints);
+    });
     return new LocalCluster(manager, control, source);
   }
 
@@ -137,7 +150,9 @@ export class ExternalConnection {
 
   async status(): Promise<ExternalStatus> {
     const client = this.source.client;
-    const [st, list] = await Promise.all([client.maintenance.status(), client.cluster.memberList({})]);
+    const [st, list] = await Promise.all([client.maintenance.status(), client.cluster.memberList({})]).catch((err: unknown) => {
+      throw explainEtcdError(err);
+    });
     const leader = String(st.leader ?? '0');
     return {
       leader,

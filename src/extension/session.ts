@@ -84,7 +84,8 @@ export class Session implements vscode.Disposable {
     this.setMode('starting');
     try {
       const rt = loadRuntime();
-      const cluster = await rt.LocalCluster.start({ ...opts, log: (l) => this.output.info(l) });
+      // New endpoints: terminals' ETCDCTL_ENDPOINTS and the Keys view follow (they listen to onDidChange).
+      const cluster = await rt.LocalCluster.start({ ...opts, log: (l) => this.output.info(l), onEndpointsChange: () => this.changed.fire() });
       this.local = cluster;
       this.lastError = undefined;
       cluster.manager.on('status', (s: ClusterStatus) => this.statusChanged.fire(s));

@@ -12,3 +12,9 @@ export function parseEndpoints(input: string): string[] {
     return `${m[1] ?? 'http'}://${m[2]}:${port}`;
   });
 }
+
+/** Whether two endpoint lists name the same endpoints, in any order. */
+export function sameEndpoints(a: string[], b: string[]): boolean {
+  const key = (list: string[]) => [...new Set(list)].sort().join(',');
+  return key(a) === key(b);
+}

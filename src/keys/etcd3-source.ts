@@ -1,6 +1,11 @@
-// The KvSource over the npm `etcd3` client: one client for the embedded cluster (every peer's endpoint) or for
-// an external etcd (with TLS and user/password when given). Keys and values stay bytes (Buffers) throughout.
-import { Etcd3, type IKeyValue, type IOptions } from 'etcd3';
+// The KvSource over the npm `etcd3` client: one client for the embedded cluster (every member's endpoint) or
+// for an external etcd (with TLS and user/password when given). Keys and values stay bytes (Buffers) throughout.
+// The embedded cluster's members change (nodes added and removed): setEndpoints swaps in a client for the new
+// set and moves the open watches to it, so the same source keeps working. Errors come out explained
+// (etcd-errors.ts).
+import { Etcd3, type IKeyValue, type IOptions, type Watcher } from 'etcd3';
+import { ETCD_MAX_REQUEST_BYTES, ValueTooLargeError, explainEtcdError } from './etcd-errors.ts';
+import { sameEndpoints } from './endpoints.ts';
 import type { KeyValue, KvSource, RangeRequest, RangeResult, WatchEvent, WatchHandle } from './kv-source.ts';
 
 export { parseEndpoints } from './endpoints.ts';
@@ -27,13 +32,68 @@ function toKeyValue(kv: IKeyValue): KeyValue {
   };
 }
 
+/** One watch the source keeps open, on whichever client is current. */
+interface OpenWatch {
+  key: Uint8Array;
+  rangeEnd: Uint8Array | undefined;
+  onEvents: (events: WatchEvent[]) => void;
+  onError: ((err: Error) => void) | undefined;
+  watcher: Watcher | undefined;
+}
+
+/** Runs an etcd call; what it throws comes out explained. A write over etcd's request limit is not sent. */
+async function explained<T>(call: () => Promise<T>, requestBytes?: number): Promise<T> {
+  if (requestBytes !== undefined && requestBytes > ETCD_MAX_REQUEST_BYTES) throw new ValueTooLargeError(requestBytes);
+  try {
+    return await call();
+  } catch (err) {
+    throw explainEtcdError(err, requestBytes);
+  }
+}
+
 export class Etcd3Source implements KvSource {
-  readonly client: Etcd3;
+  private current: Etcd3;
+  private currentEndpoints: string[];
+  private readonly watches = new Set<OpenWatch>();
 
   constructor(readonly options: ConnectOptions) {
+    this.currentEndpoints = options.endpoints;
+    this.current = this.connect(options.endpoints);
+  }
+
+  get client(): Etcd3 {
+    return this.current;
+  }
+
+  /** The endpoints the client uses now. */
+  get endpoints(): string[] {
+    return this.currentEndpoints;
+  }
+
+  /**
+   * Uses these endpoints from now on (the cluster's members changed): a new client replaces the old one, and
+   * the open watches move to it. Returns whether anything changed.
+   */
+  setEndpoints(endpoints: string[]): boolean {
+    if (endpoints.length === 0 || sameEndpoints(endpoints, this.currentEndpoints)) return false;
+    const old = this.current;
+    this.currentEndpoints = endpoints;
+    this.current = this.connect(endpoints);
+    for (const w of this.watches) {
+      // The old watcher goes quietly: its stream ends with the old client, which is no error for the user.
+      w.watcher?.removeAllListeners().on('error', () => undefined);
+      w.watcher = undefined;
+      void this.startWatcher(w).catch((err: Error) => w.onError?.(err));
+    }
+    old.close();
+    return true;
+  }
+
+  private connect(endpoints: string[]): Etcd3 {
+    const options = this.options;
     const tls = options.tls;
     const secure = !!tls && (!!tls.ca || !!tls.cert);
-    const hosts = options.endpoints.map((e) => (/^https?:\/\//.test(e) ? e : `${secure ? 'https' : 'http'}://${e}`)).map((e) => (secure ? e.replace(/^http:/, 'https:') : e));
+    const hosts = endpoints.map((e) => (/^https?:\/\//.test(e) ? e : `${secure ? 'https' : 'http'}://${e}`)).map((e) => (secure ? e.replace(/^http:/, 'https:') : e));
     const opts: IOptions = { hosts, dialTimeout: options.dialTimeoutMs ?? 3000 };
     if (secure) {
       opts.credentials = {
@@ -43,18 +103,18 @@ export class Etcd3Source implements KvSource {
       };
     }
     if (options.auth) opts.auth = { username: options.auth.username, password: options.auth.password };
-    this.client = new Etcd3(opts);
+    return new Etcd3(opts);
   }
 
   async range(req: RangeRequest): Promise<RangeResult> {
-    const res = await this.client.kv.range({
+    const res = await explained(() => this.client.kv.range({
       key: buf(req.key),
       ...(req.rangeEnd ? { range_end: buf(req.rangeEnd) } : {}),
       ...(req.limit ? { limit: req.limit } : {}),
       ...(req.keysOnly ? { keys_only: true } : {}),
       ...(req.countOnly ? { count_only: true } : {}),
       ...(req.revision ? { revision: req.revision } : {}),
-    });
+    }));
     return {
       kvs: (res.kvs ?? []).map(toKeyValue),
       more: !!res.more,
@@ -64,16 +124,20 @@ export class Etcd3Source implements KvSource {
   }
 
   async put(key: Uint8Array, value: Uint8Array, lease?: string): Promise<{ revision: number }> {
-    const res = await this.client.kv.put({ key: buf(key), value: buf(value), ...(lease && lease !== '0' ? { lease } : {}) });
+    const res = await explained(() => this.client.kv.put({ key: buf(key), value: buf(value), ...(lease && lease !== '0' ? { lease } : {}) }), value.length);
     return { revision: Number(res.header?.revision ?? 0) };
   }
 
   async putIfModRevision(key: Uint8Array, value: Uint8Array, modRevision: number) {
-    const res = await this.client.kv.txn({
-      compare: [{ key: buf(key), target: 'Mod', result: 'Equal', mod_revision: modRevision }],
-      success: [{ request_put: { key: buf(key), value: buf(value) } }],
-      failure: [{ request_range: { key: buf(key) } }],
-    });
+    const res = await explained(
+      () =>
+        this.client.kv.txn({
+          compare: [{ key: buf(key), target: 'Mod', result: 'Equal', mod_revision: modRevision }],
+          success: [{ request_put: { key: buf(key), value: buf(value) } }],
+          failure: [{ request_range: { key: buf(key) } }],
+        }),
+      value.length,
+    );
     const revision = Number(res.header?.revision ?? 0);
     if (res.succeeded) return { succeeded: true, revision };
     const kv = res.responses?.[0]?.response_range?.kvs?.[0];
@@ -81,27 +145,49 @@ export class Etcd3Source implements KvSource {
   }
 
   async deleteRange(key: Uint8Array, rangeEnd?: Uint8Array) {
-    const res = await this.client.kv.deleteRange({ key: buf(key), ...(rangeEnd ? { range_end: buf(rangeEnd) } : {}) });
+    const res = await explained(() => this.client.kv.deleteRange({ key: buf(key), ...(rangeEnd ? { range_end: buf(rangeEnd) } : {}) }));
     return { deleted: Number(res.deleted ?? 0), revision: Number(res.header?.revision ?? 0) };
   }
 
   async leaseTimeToLive(lease: string) {
-    const res = await this.client.leaseClient.leaseTimeToLive({ ID: lease });
+    const res = await explained(() => this.client.leaseClient.leaseTimeToLive({ ID: lease }));
     return { ttl: Number(res.TTL ?? -1), grantedTtl: Number(res.grantedTTL ?? 0) };
   }
 
   async watch(key: Uint8Array, rangeEnd: Uint8Array | undefined, onEvents: (events: WatchEvent[]) => void, onError?: (err: Error) => void): Promise<WatchHandle> {
-    const builder = this.client.watch();
-    const watcher = await (rangeEnd ? builder.inRange({ start: buf(key), end: buf(rangeEnd) }) : builder.key(buf(key))).create();
+    const w: OpenWatch = { key, rangeEnd, onEvents, onError, watcher: undefined };
+    // Listed before it starts, so a client swap meanwhile starts it again on the new client.
+    this.watches.add(w);
+    try {
+      await this.startWatcher(w);
+    } catch (err) {
+      this.watches.delete(w);
+      throw err;
+    }
+    return {
+      close: async () => {
+        this.watches.delete(w);
+        await w.watcher?.cancel();
+      },
+    };
+  }
+
+  private async startWatcher(w: OpenWatch): Promise<void> {
+    const client = this.client;
+    const builder = client.watch();
+    const watcher = await explained(() => (w.rangeEnd ? builder.inRange({ start: buf(w.key), end: buf(w.rangeEnd) }) : builder.key(buf(w.key))).create());
+    // The client was swapped while this watcher was being created: it belongs to the closed one.
+    if (client !== this.client) return;
     watcher.on('data', (res) => {
       const events = (res.events ?? []).map((e) => ({ type: e.type === 'Delete' ? 'delete' : 'put', kv: toKeyValue(e.kv) }) as WatchEvent);
-      if (events.length > 0) onEvents(events);
+      if (events.length > 0) w.onEvents(events);
     });
-    watcher.on('error', (err: Error) => onError?.(err));
-    return { close: () => watcher.cancel() };
+    watcher.on('error', (err: Error) => w.onError?.(explainEtcdError(err) as Error));
+    w.watcher = watcher;
   }
 
   close(): void {
+    this.watches.clear();
     this.client.close();
   }
 }

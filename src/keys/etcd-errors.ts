@@ -1,0 +1,59 @@
+// What the etcd3 client's gRPC errors mean, in words for the user: a value over etcd's request limit, an
+// endpoint that cannot be reached, every endpoint failing. Errors not recognised pass through unchanged (their
+// messages still name etcd's reason, and isCompactedError keeps matching). No `vscode` here.
+
+/**
+ * etcd's default --max-request-bytes. A larger value is refused before it is sent: etcd would refuse it anyway,
+ * and over gRPC's 2 MiB the etcd3 client counts the refusal as a failing endpoint and retries it until its
+ * circuit breaker stops every request for a few seconds.
+ */
+export const ETCD_MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
+
+export class ValueTooLargeError extends Error {
+  constructor(readonly bytes: number | undefined) {
+    super(`the value${bytes ? ` (${formatBytes(bytes)})` : ''} is over etcd's 1.5 MiB request limit; nothing was written`);
+    this.name = 'ValueTooLargeError';
+  }
+}
+
+export class UnreachableError extends Error {
+  constructor(
+    readonly endpoint: string,
+    readonly reason: string,
+  ) {
+    super(`cannot reach etcd at ${endpoint} (${reason})`);
+    this.name = 'UnreachableError';
+  }
+}
+
+const REASONS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ETIMEDOUT: 'connection timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host not found',
+  ECONNRESET: 'connection reset',
+};
+
+/** The error to show for what an etcd call threw; `requestBytes` is the size of the value being written. */
+export function explainEtcdError(err: unknown, requestBytes?: number): unknown {
+  const message = (err as { message?: unknown })?.message;
+  if (typeof message !== 'string') return err;
+  const larger = /Received message larger than max \((\d+) vs \d+\)/.exec(message);
+  if (larger) return new ValueTooLargeError(requestBytes ?? Number(larger[1]));
+  if (/request is too large/.test(message)) return new ValueTooLargeError(requestBytes);
+  const network = /\b(E[A-Z_]+) (\[[0-9a-fA-F:]+\]:\d+|[\w.-]+:\d+|[\w.-]+)/.exec(message);
+  if (network && REASONS[network[1]!] && /UNAVAILABLE|No connection established|connect /.test(message)) {
+    return new UnreachableError(network[2]!, REASONS[network[1]!]!);
+  }
+  if (/circuit breaker is open/.test(message)) {
+    return new Error('no etcd endpoint answers right now (each failed its last requests; they are tried again in a few seconds)');
+  }
+  return err;
+}
+
+/** Sizes as editors and file managers state them (decimal), so "1.6 MB" reads as over a 1.5 MiB limit. */
+function formatBytes(n: number): string {
+  return n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} kB` : `${n} bytes`;
+}
