@@ -6,6 +6,7 @@
 // the save fails with a ConflictError naming both revisions, and the user picks Overwrite or Compare.
 import { displayBytes, toHex } from './bytes.ts';
 import { isCompactedError, type KeyValue, type KvSource } from './kv-source.ts';
+import { roundTripsAsText } from './text-round-trip.ts';
 
 export class ConflictError extends Error {
   constructor(
@@ -31,6 +32,14 @@ export class KeyNotFoundError extends Error {
   }
 }
 
+/** The file was read from a value that is not text: what the editor holds is not those bytes. */
+export class NotTextError extends Error {
+  constructor(readonly key: Uint8Array) {
+    super(`${displayBytes(key)} holds bytes that are not UTF-8 text, which the editor cannot keep; saving would corrupt them, so nothing was written (write it with etcdctl or Put Key)`);
+    this.name = 'NotTextError';
+  }
+}
+
 export interface HistoryEntry {
   kv: KeyValue;
 }
@@ -46,6 +55,8 @@ export interface History {
 
 export class ValueFiles {
   private readonly bases = new Map<string, number>();
+  /** Keys whose file was read from bytes that do not round-trip as text (see write). */
+  private readonly notText = new Set<string>();
 
   constructor(readonly source: KvSource) {}
 
@@ -59,7 +70,11 @@ export class ValueFiles {
   async read(key: Uint8Array, revision?: number): Promise<KeyValue> {
     const kv = await this.get(key, revision);
     if (!kv) throw new KeyNotFoundError(key, revision);
-    if (!revision) this.bases.set(toHex(key), kv.modRevision);
+    if (!revision) {
+      this.bases.set(toHex(key), kv.modRevision);
+      if (roundTripsAsText(kv.value)) this.notText.delete(toHex(key));
+      else this.notText.add(toHex(key));
+    }
     return kv;
   }
 
@@ -68,17 +83,21 @@ export class ValueFiles {
     return this.bases.get(toHex(key));
   }
 
-  /** Forgets the base (the file was closed), or sets it (the user chose to overwrite from this revision). */
-  setBase(key: Uint8Array, modRevision: number | undefined): void {
-    if (modRevision === undefined) this.bases.delete(toHex(key));
-    else this.bases.set(toHex(key), modRevision);
+  /**
+   * Sets the base (the user chose to overwrite from this revision). Bases are kept after a file closes: VS Code
+   * closes and reopens a document to change its language, without reading it again; a reopened file reads anew.
+   */
+  setBase(key: Uint8Array, modRevision: number): void {
+    this.bases.set(toHex(key), modRevision);
   }
 
   /**
    * Saves a value. With a base, writes only if the key still has that mod revision; without one (a file never
-   * read), creates the key only if it does not exist. Throws ConflictError otherwise.
+   * read), creates the key only if it does not exist. Throws ConflictError otherwise, and NotTextError when the
+   * file was read from a value that is not text (the editor replaced its bytes).
    */
   async write(key: Uint8Array, value: Uint8Array): Promise<{ modRevision: number }> {
+    if (this.notText.has(toHex(key))) throw new NotTextError(key);
     const base = this.bases.get(toHex(key)) ?? 0;
     const res = await this.source.putIfModRevision(key, value, base);
     if (!res.succeeded) throw new ConflictError(key, base, res.current);

@@ -2,7 +2,8 @@
 // (changed, deleted, created meanwhile), overwrite, and history back to creation or compaction.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { ConflictError, KeyNotFoundError, ValueFiles } from '../../src/keys/value-files.ts';
+import { ConflictError, KeyNotFoundError, NotTextError, ValueFiles } from '../../src/keys/value-files.ts';
+import { roundTripsAsText } from '../../src/keys/text-round-trip.ts';
 import type { LocalCluster } from '../../src/extension/runtime.ts';
 import { startLocal, str, text } from './support.ts';
 
@@ -69,4 +70,31 @@ test('history walks back to the first version, and stops at the compaction point
   assert.equal(after.compacted, true);
   const limited = await files.history(text('/f/h'), 1);
   assert.equal(limited.truncated, true);
+});
+
+test('a value that is not text is never saved from its editor (the editor replaced its bytes)', async () => {
+  const files = new ValueFiles(cluster.source);
+  const binary = new Uint8Array([0x41, 0x42, 0x00, 0x01, 0xff, 0xfe, 0x43, 0x44]);
+  await cluster.source.put(text('/f/bin'), binary);
+  const kv = await files.read(text('/f/bin'));
+  // what the editor would save: its UTF-8 decoding of the bytes, with a character typed
+  const edited = text(`${new TextDecoder().decode(kv.value)}x`);
+  await assert.rejects(files.write(text('/f/bin'), edited), (err: unknown) => {
+    assert.ok(err instanceof NotTextError);
+    assert.match(err.message, /not UTF-8 text.*nothing was written/);
+    return true;
+  });
+  assert.deepEqual((await files.get(text('/f/bin')))!.value, binary);
+  // once the key holds text again (written elsewhere) and the file reloads, it saves
+  await cluster.source.put(text('/f/bin'), text('text now'));
+  await files.read(text('/f/bin'));
+  await files.write(text('/f/bin'), text('text again'));
+});
+
+test('which values round-trip as text', () => {
+  assert.equal(roundTripsAsText(text('plain, ünïcode, \u0000 and all')), true);
+  assert.equal(roundTripsAsText(new Uint8Array([0x41, 0x00, 0x01])), true);
+  assert.equal(roundTripsAsText(new Uint8Array([0x41, 0xff, 0xfe])), false);
+  assert.equal(roundTripsAsText(new Uint8Array([0xef, 0xbb, 0xbf, 0x41])), false);
+  assert.equal(roundTripsAsText(new Uint8Array([0xff, 0xfe, 0x41, 0x00])), false);
 });
