@@ -86,18 +86,6 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.workspace.registerFileSystemProvider(SCHEME, fs, { isCaseSensitive: true }),
     vscode.workspace.onDidOpenTextDocument(pickLanguage),
     vscode.workspace.onDidSaveTextDocument(pickLanguage),
-    vscode.workspace.onDidCloseTextDocument((doc) => {
-      if (doc.uri.scheme !== SCHEME) return;
-      // Other editors of the same key may still be open; only a fully closed key forgets its base.
-      if (!vscode.workspace.textDocuments.some((d) => d !== doc && d.uri.scheme === SCHEME && d.uri.query === doc.uri.query)) {
-        try {
-          const params = new URLSearchParams(doc.uri.query);
-          if (!params.get('rev')) s.files?.setBase(Buffer.from(params.get('k') ?? '', 'hex'), undefined);
-        } catch {
-          /* not ours */
-        }
-      }
-    }),
     s.onDidChange(() => {
       renderStatus();
       updateEnv();

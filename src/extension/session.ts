@@ -4,6 +4,7 @@
 import * as vscode from 'vscode';
 import { join } from 'node:path';
 import type { ClusterEvent, ClusterStatus } from '../cluster/status.ts';
+import { connectionAuthority } from '../keys/connection-authority.ts';
 import type { KvSource, WatchEvent, WatchHandle } from '../keys/kv-source.ts';
 import { ValueFiles } from '../keys/value-files.ts';
 import type * as Runtime from './runtime.ts';
@@ -63,6 +64,13 @@ export class Session implements vscode.Disposable {
 
   endpoints(): string[] {
     return this.local?.endpoints() ?? this.external?.endpoints() ?? [];
+  }
+
+  /** The authority of the value files this connection opens (keys/connection-authority.ts); none while stopped. */
+  authority(): string | undefined {
+    if (this.mode === 'local' && this.local) return connectionAuthority({ local: true });
+    if (this.mode === 'external' && this.external) return connectionAuthority({ endpoints: this.external.endpoints() });
+    return undefined;
   }
 
   status(): ClusterStatus | undefined {

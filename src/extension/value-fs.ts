@@ -1,16 +1,19 @@
 // Values open as files through the `raftlab:` scheme. Reading remembers the key's mod revision; saving writes
 // only if the key still has it (keys/value-files.ts), otherwise the save fails with a clear message and the
-// choice to Overwrite or Compare. A `rev=` URI is a past version, read-only (Show History diffs those).
+// choice to Overwrite or Compare. A `rev=` URI is a past version, read-only (Show History diffs those). A file
+// is tied to the connection it was opened from (its URI's authority, keys/connection-authority.ts).
 import * as vscode from 'vscode';
 import { displayBytes, guessLanguage } from '../keys/bytes.ts';
 import { SCHEME, keyToUriParts, uriPartsToKey } from '../keys/key-uri.ts';
-import { ConflictError, KeyNotFoundError, type ValueFiles } from '../keys/value-files.ts';
+import { wrongConnection } from '../keys/connection-authority.ts';
+import { UnreachableError, ValueTooLargeError } from '../keys/etcd-errors.ts';
+import { ConflictError, KeyNotFoundError, NotTextError, type ValueFiles } from '../keys/value-files.ts';
 import type { WatchEvent } from '../keys/kv-source.ts';
 import { toHex } from '../keys/bytes.ts';
 import type { Session } from './session.ts';
 
 export function keyUri(session: Session, key: Uint8Array, revision?: number): vscode.Uri {
-  const parts = keyToUriParts(session.mode === 'external' ? 'etcd' : 'local', key, revision);
+  const parts = keyToUriParts(session.authority() ?? 'local', key, revision);
   return vscode.Uri.from({ scheme: SCHEME, ...parts });
 }
 
@@ -27,8 +30,11 @@ export class ValueFileSystem implements vscode.FileSystemProvider, vscode.Dispos
     this.subs = [session.onDidChangeKeys((events) => this.onKeys(events))];
   }
 
-  private files(): ValueFiles {
+  /** The value files of the connection `uri` was opened from; refuses when that is not the current one. */
+  private files(uri: vscode.Uri): ValueFiles {
     const files = this.session.files;
+    const wrong = wrongConnection(uri.authority, this.session.authority());
+    if (wrong) throw vscode.FileSystemError.Unavailable(wrong);
     if (!files) throw vscode.FileSystemError.Unavailable('no cluster is running: start the local cluster or connect to etcd');
     return files;
   }
@@ -37,8 +43,9 @@ export class ValueFileSystem implements vscode.FileSystemProvider, vscode.Dispos
   private onKeys(events: WatchEvent[]): void {
     const touched = new Map(events.map((e) => [toHex(e.kv.key), e.type]));
     const out: vscode.FileChangeEvent[] = [];
+    const authority = this.session.authority();
     for (const doc of vscode.workspace.textDocuments) {
-      if (doc.uri.scheme !== SCHEME) continue;
+      if (doc.uri.scheme !== SCHEME || doc.uri.authority !== authority) continue;
       let parsed;
       try {
         parsed = keyOfUri(doc.uri);
@@ -58,7 +65,7 @@ export class ValueFileSystem implements vscode.FileSystemProvider, vscode.Dispos
 
   async stat(uri: vscode.Uri): Promise<vscode.FileStat> {
     const { key, revision } = keyOfUri(uri);
-    const kv = await this.call(() => this.files().get(key, revision));
+    const kv = await this.call(() => this.files(uri).get(key, revision));
     if (!kv) throw vscode.FileSystemError.FileNotFound(uri);
     // mtime follows the mod revision so an unmodified editor reloads when the key changes. size is 0 on
     // purpose: VS Code's own "file is newer" check compares mtime and size and would race ours; the mod
@@ -74,7 +81,7 @@ export class ValueFileSystem implements vscode.FileSystemProvider, vscode.Dispos
 
   async readFile(uri: vscode.Uri): Promise<Uint8Array> {
     const { key, revision } = keyOfUri(uri);
-    const kv = await this.call(() => this.files().read(key, revision), uri);
+    const kv = await this.call(() => this.files(uri).read(key, revision), uri);
     return kv.value;
   }
 
@@ -82,7 +89,7 @@ export class ValueFileSystem implements vscode.FileSystemProvider, vscode.Dispos
     const { key, revision } = keyOfUri(uri);
     if (revision) throw vscode.FileSystemError.NoPermissions(`revision ${revision} of ${displayBytes(key)} is history and read-only`);
     try {
-      await this.call(() => this.files().write(key, content));
+      await this.call(() => this.files(uri).write(key, content));
     } catch (err) {
       const conflict = (err as { conflict?: ConflictError }).conflict;
       if (conflict) void this.offerConflictChoices(uri, conflict);
@@ -92,16 +99,18 @@ export class ValueFileSystem implements vscode.FileSystemProvider, vscode.Dispos
 
   async delete(uri: vscode.Uri): Promise<void> {
     const { key } = keyOfUri(uri);
-    await this.call(() => this.files().delete(key));
+    await this.call(() => this.files(uri).delete(key));
   }
 
   readDirectory(): [string, vscode.FileType][] {
     return [];
   }
 
-  createDirectory(uri: vscode.Uri): void {
-    throw vscode.FileSystemError.NoPermissions(uri);
-  }
+  /**
+   * Keys need no folders. Saving a file whose key was deleted meanwhile makes VS Code create the "folders" above
+   * it first; refusing that would end the save before writeFile's conflict check offers to create it again.
+   */
+  createDirectory(): void {}
 
   rename(uri: vscode.Uri): void {
     throw vscode.FileSystemError.NoPermissions(`renaming keys is not supported (${uri.path})`);
@@ -114,6 +123,8 @@ export class ValueFileSystem implements vscode.FileSystemProvider, vscode.Dispos
     } catch (err) {
       if (err instanceof vscode.FileSystemError) throw err;
       if (err instanceof KeyNotFoundError) throw vscode.FileSystemError.FileNotFound(uri ?? err.message);
+      // Messages written for the user, shown as they are (a save stays dirty: nothing was written).
+      if (err instanceof NotTextError || err instanceof ValueTooLargeError || err instanceof UnreachableError) throw new vscode.FileSystemError(err.message);
       if (err instanceof ConflictError) {
         const e = new vscode.FileSystemError(err.message);
         (e as unknown as { conflict: ConflictError }).conflict = err;
