@@ -10,6 +10,7 @@ import { SCHEME } from '../keys/key-uri.ts';
 import type { FolderNode, KeyNode, MoreNode, TreeNode } from '../keys/key-tree.ts';
 import type { ClusterNode } from './cluster-view.ts';
 import type { KeysViewProvider } from './keys-view.ts';
+import { explainMembershipRefusal } from './membership-refusal.ts';
 import type { Session } from './session.ts';
 import { keyOfUri, keyUri } from './value-fs.ts';
 
@@ -273,7 +274,11 @@ export function registerCommands(cc: CommandContext): vscode.Disposable[] {
       );
       if (!kind) return;
       const title = kind.learner ? 'Raft Lab: adding a learner…' : 'Raft Lab: adding a node (learner, catching up, then voter)…';
-      const id = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, () => m.addPeer({ learner: kind.learner }));
+      const id = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, () =>
+        m.addPeer({ learner: kind.learner }).catch((err: unknown) => {
+          throw explainMembershipRefusal(err, 'add', m.status());
+        }),
+      );
       info(`n${id} joined the cluster${kind.learner ? ' as a learner' : ''} on 127.0.0.1:${m.clientPort(id)}`);
     }),
     reg('raftlab.promoteNode', 'Promote Learner', async (arg?: unknown) => {
@@ -287,7 +292,12 @@ export function registerCommands(cc: CommandContext): vscode.Disposable[] {
       if (!p) return;
       const c = await vscode.window.showWarningMessage(`Raft Lab: remove ${p.name} from the cluster? Its data folder is deleted.`, { modal: true }, 'Remove');
       if (c !== 'Remove') return;
-      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Raft Lab: removing ${p.name}…` }, () => session.manager().removePeer(p.id));
+      const m = session.manager();
+      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Raft Lab: removing ${p.name}…` }, () =>
+        m.removePeer(p.id).catch((err: unknown) => {
+          throw explainMembershipRefusal(err, 'remove', m.status(), p);
+        }),
+      );
       info(`${p.name} removed`);
     }),
     reg('raftlab.openDashboard', 'Open Dashboard', () => cc.openDashboard()),
@@ -450,9 +460,6 @@ async function connectExternal(cc: CommandContext): Promise<void> {
   if (session.mode === 'local') {
     const c = await vscode.window.showWarningMessage('Raft Lab: stop the local cluster and connect to an external etcd?', { modal: true }, 'Stop and Connect');
     if (c !== 'Stop and Connect') return;
-    await session.stop();
-  } else if (session.mode === 'external') {
-    await session.stop();
   }
   const saved = context.globalState.get<SavedConnection>('raftlab.lastConnection');
   const endpointsInput = await vscode.window.showInputBox({
@@ -520,6 +527,8 @@ async function connectExternal(cc: CommandContext): Promise<void> {
   const read = async (path?: string) => (path ? new Uint8Array(await vscode.workspace.fs.readFile(vscode.Uri.file(path))) : undefined);
   const [ca, cert, key] = await Promise.all([read(conn.ca), read(conn.cert), read(conn.key)]);
   const tls = ca || cert ? { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) } : undefined;
+  // Only now, with every answer given (Escape on any prompt keeps what runs), the current cluster goes.
+  await session.stop();
   await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Raft Lab: connecting to ${endpoints.join(', ')}…` }, () =>
     session.connectExternal({ endpoints, ...(tls ? { tls } : {}), ...(auth ? { auth } : {}) }),
   );
