@@ -105,7 +105,7 @@ export class App {
         const now = performance.now();
         if (!m.status) {
           this.status = undefined;
-          setText(this.empty, 'No cluster is running. Start one (Raft Lab: Start Cluster, or `raftlab up`) and it shows here.');
+          setText(this.empty, 'No cluster is running. Start one (Raft Lab: Start Local Cluster, or `raftlab up`) and it shows here.');
           toggleClass(document.body, 'no-cluster', true);
           return;
         }

@@ -12,6 +12,7 @@ import type { ClusterNode } from './cluster-view.ts';
 import type { KeysViewProvider } from './keys-view.ts';
 import { explainMembershipRefusal } from './membership-refusal.ts';
 import type { Session } from './session.ts';
+import { roleText } from './status-text.ts';
 import { keyOfUri, keyUri } from './value-fs.ts';
 
 const MAX_INPUT_BYTES = 1024 * 1024;
@@ -96,7 +97,7 @@ async function pickPeer(session: Session, title: string, arg: unknown, accept: (
   const pick = await vscode.window.showQuickPick(
     peers.map((p) => ({
       label: p.name,
-      description: `${p.state === 'up' || p.state === 'paused' ? `${p.role} · ` : ''}term ${p.term} · ${p.state}${p.cutOff ? ' · isolated' : ''}`,
+      description: `${p.state === 'up' || p.state === 'paused' ? `${roleText(p.role)} · ` : ''}term ${p.term} · ${p.state}${p.cutOff ? ' · isolated' : ''}`,
       detail: `127.0.0.1:${p.clientPort}`,
       peer: p,
     })),
@@ -243,7 +244,7 @@ export function registerCommands(cc: CommandContext): vscode.Disposable[] {
       const m = session.manager();
       const peers = m.status().peers.filter((p) => p.state !== 'removed');
       const picks = await vscode.window.showQuickPick(
-        peers.map((p) => ({ label: p.name, description: `${p.role} · ${p.state}`, peer: p })),
+        peers.map((p) => ({ label: p.name, description: `${roleText(p.role)} · ${p.state}`, peer: p })),
         { title: 'Partition Network: pick the nodes on one side (the rest form the other)', canPickMany: true },
       );
       if (!picks || picks.length === 0) return;
@@ -366,8 +367,17 @@ export function registerCommands(cc: CommandContext): vscode.Disposable[] {
       await openKey(session, key, false);
     }),
     reg('raftlab.keys.open', 'Open Value', async (arg?: unknown) => {
+      const { files: f, source } = files(session);
       const key = keyFromNode(arg) ?? (await askKey('Open Value', 'Key to open'));
-      if (key) await openKey(session, key);
+      if (!key) return;
+      if (!(await f.get(key))) {
+        const c = await vscode.window.showInformationMessage(`Raft Lab: ${displayBytes(key)} does not exist.`, 'Create It');
+        if (c !== 'Create It') return;
+        const value = await askValue('New Key', key);
+        if (value === undefined) return;
+        await source.put(key, value);
+      }
+      await openKey(session, key);
     }),
     reg('raftlab.deleteKey', 'Delete Key', async (arg?: unknown) => {
       const { files: f } = files(session);

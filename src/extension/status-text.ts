@@ -36,7 +36,12 @@ export function stoppedText(error: string | undefined): StatusBarText {
 
 /** What the Cluster view shows beside a peer's name: `leader · term 7 · up`. */
 export function peerDescription(p: PeerView): string {
-  const role = p.state === 'down' || p.state === 'removed' ? undefined : p.role === 'preCandidate' ? 'pre-candidate' : p.role;
+  const role = p.state === 'down' || p.state === 'removed' ? undefined : roleText(p.role);
   const state = p.state === 'up' ? (p.cutOff ? 'isolated' : 'up') : p.state;
   return [role, `term ${p.term}`, state].filter(Boolean).join(' · ');
+}
+
+/** A role as the views write it: `pre-candidate`, not the code's `preCandidate`. */
+export function roleText(role: PeerView['role']): string {
+  return role === 'preCandidate' ? 'pre-candidate' : role;
 }

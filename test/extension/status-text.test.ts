@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { quorumView, type ClusterStatus, type PeerView } from '../../src/cluster/status.ts';
-import { peerDescription, statusBarText, stoppedText } from '../../src/extension/status-text.ts';
+import { peerDescription, roleText, statusBarText, stoppedText } from '../../src/extension/status-text.ts';
 
 function peer(id: number, over: Partial<PeerView> = {}): PeerView {
   return {
@@ -42,4 +42,10 @@ test('an isolated peer does not count as up; stopped with an error is an error',
   assert.equal(peerDescription(peer(1, { state: 'down' })), 'term 7 · down');
   assert.equal(stoppedText('port 2379 in use').tone, 'error');
   assert.equal(stoppedText(undefined).text, 'Raft Lab: stopped');
+});
+
+test('roles read as words in the tree and the node pick lists alike', () => {
+  assert.equal(roleText('preCandidate'), 'pre-candidate');
+  assert.equal(roleText('leader'), 'leader');
+  assert.equal(roleText('learner'), 'learner');
 });
