@@ -55,6 +55,8 @@ export class Etcd3Source implements KvSource {
   private current: Etcd3;
   private currentEndpoints: string[];
   private readonly watches = new Set<OpenWatch>();
+  /** Watchers being created, each on the client current when it started. */
+  private readonly starting = new Set<Promise<void>>();
 
   constructor(readonly options: ConnectOptions) {
     this.currentEndpoints = options.endpoints;
@@ -77,15 +79,20 @@ export class Etcd3Source implements KvSource {
   setEndpoints(endpoints: string[]): boolean {
     if (endpoints.length === 0 || sameEndpoints(endpoints, this.currentEndpoints)) return false;
     const old = this.current;
+    // Watchers still being created on the old client cancel themselves (startWatcher); wait for those too.
+    const leaving: Promise<unknown>[] = [...this.starting];
     this.currentEndpoints = endpoints;
     this.current = this.connect(endpoints);
     for (const w of this.watches) {
-      // The old watcher goes quietly: its stream ends with the old client, which is no error for the user.
-      w.watcher?.removeAllListeners().on('error', () => undefined);
+      // The old watcher goes quietly and is cancelled: a watcher left on a closed client retries forever.
+      const watcher = w.watcher;
       w.watcher = undefined;
+      if (watcher) leaving.push(watcher.removeAllListeners().on('error', () => undefined).cancel());
       void this.startWatcher(w).catch((err: Error) => w.onError?.(err));
     }
-    old.close();
+    // Closed once its watchers are gone, or after a few seconds when its endpoints no longer answer.
+    const grace = new Promise((r) => setTimeout(r, 5000).unref());
+    void Promise.race([Promise.allSettled(leaving), grace]).then(() => old.close());
     return true;
   }
 
@@ -172,12 +179,22 @@ export class Etcd3Source implements KvSource {
     };
   }
 
-  private async startWatcher(w: OpenWatch): Promise<void> {
+  /** Starts `w`'s watcher on the current client (listed in `starting` meanwhile). */
+  private startWatcher(w: OpenWatch): Promise<void> {
+    const started = this.createWatcher(w).finally(() => this.starting.delete(started));
+    this.starting.add(started);
+    return started;
+  }
+
+  private async createWatcher(w: OpenWatch): Promise<void> {
     const client = this.client;
     const builder = client.watch();
     const watcher = await explained(() => (w.rangeEnd ? builder.inRange({ start: buf(w.key), end: buf(w.rangeEnd) }) : builder.key(buf(w.key))).create());
-    // The client was swapped while this watcher was being created: it belongs to the closed one.
-    if (client !== this.client) return;
+    // The client was swapped while this watcher was being created: the new client has its own.
+    if (client !== this.client) {
+      await watcher.cancel().catch(() => undefined);
+      return;
+    }
     watcher.on('data', (res) => {
       const events = (res.events ?? []).map((e) => ({ type: e.type === 'Delete' ? 'delete' : 'put', kv: toKeyValue(e.kv) }) as WatchEvent);
       if (events.length > 0) w.onEvents(events);
