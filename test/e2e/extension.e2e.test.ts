@@ -1,7 +1,8 @@
 // End to end in a real VS Code (code-server 4.100.3 + Chromium): the packaged .vsix starts a cluster from the
 // palette, gives new terminals ETCDCTL_* (etcdctl works there), puts a key by command, shows it in the Keys
 // view, opens, edits and saves it (checked with etcdctl), diffs its history,
-// refuses to overwrite a change made elsewhere, and fails over when the leader is killed from the palette.
+// refuses to overwrite a change made elsewhere, saves a JSON value (its language set from the content), offers
+// to create again a key deleted while it was edited, and fails over when the leader is killed from the palette.
 // Screenshots land in test/e2e/artifacts/. The first run installs code-server (about two minutes).
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
@@ -25,6 +26,23 @@ function findLogLine(dir: string, pattern: RegExp): string | undefined {
     if (line) return line;
   }
   return undefined;
+}
+
+/** Deletes whatever the editor auto-closed after the cursor (JSON closes quotes and braces as you type). */
+async function clearAfterCursor(page: CodeServer['page']): Promise<void> {
+  await page.keyboard.press('Shift+Control+End');
+  await page.keyboard.press('Delete');
+}
+
+/** Waits until etcdctl reads `expected` for the key (a save lands a moment after Ctrl+S). */
+async function waitForValue(key: string, expected: string): Promise<void> {
+  let value = '';
+  for (let i = 0; i < 100; i++) {
+    value = etcdctl('get', key, '--print-value-only').replace(/\n$/, '');
+    if (value === expected) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.equal(value, expected, `${key} never read ${JSON.stringify(expected)}`);
 }
 
 function etcdctl(...args: string[]): string {
@@ -186,6 +204,33 @@ async function scenario(s: CodeServer): Promise<void> {
     await writer;
   }
   await editor.click(); // focus back where the steps below expect it
+
+  // A value whose language comes from its content (JSON here) saves like any other: setting the language closes
+  // and reopens the document, which must not cost the file the revision its save compares against.
+  etcdctl('put', '/cfg/settings', '{"debug": false}');
+  await s.treeRow(/^\/cfg/).first().click();
+  await s.treeRow('settings').first().click();
+  await editor.locator('.view-lines', { hasText: '"debug"' }).waitFor({ timeout: 20_000 });
+  await page.locator('.part.statusbar #status\\.editor\\.mode', { hasText: 'JSON' }).waitFor({ timeout: 20_000 });
+  await editor.click();
+  await page.keyboard.press('Control+a');
+  await page.keyboard.type('{"debug": true}');
+  await clearAfterCursor(page);
+  await page.keyboard.press('Control+s');
+  await waitForValue('/cfg/settings', '{"debug": true}');
+  await page.locator('.tabs-container .tab.active:not(.dirty)').waitFor({ timeout: 20_000 });
+
+  // Deleted on the cluster while edited: the save is refused as designed, and Overwrite creates the key again.
+  await editor.click();
+  await page.keyboard.press('Control+a');
+  await page.keyboard.type('{"debug": "recreated"}');
+  await clearAfterCursor(page);
+  etcdctl('del', '/cfg/settings');
+  await s.treeRow('settings').first().waitFor({ state: 'detached', timeout: 20_000 });
+  await page.keyboard.press('Control+s');
+  await page.locator('.notifications-toasts .notification-list-item', { hasText: 'was deleted on the cluster since you opened it' }).locator('.monaco-button', { hasText: 'Overwrite' }).first().click({ timeout: 20_000 });
+  await waitForValue('/cfg/settings', '{"debug": "recreated"}');
+  await s.shot('07c-deleted-then-overwritten.png');
 
   // Kill the leader from the palette; the status bar names a new leader with 2/3 up.
   await s.runCommand('Raft Lab: Kill Leader (Failover)');
