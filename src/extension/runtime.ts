@@ -49,7 +49,7 @@ export function portFree(port: number): Promise<boolean> {
 }
 
 /**
- * The embedded cluster: its manager, the control API and one etcd3 client over every member's endpoint. The
+ * The embedded cluster: its manager, the control API and one etcd3 client over the voters' endpoints. The
  * client follows membership changes (each status checks the member list), so keys keep working after the
  * original nodes are removed, for as long as the members have a quorum.
  */
@@ -83,8 +83,8 @@ export class LocalCluster {
       }
     }
     const source = new Etcd3Source({ endpoints: manager.endpoints() });
-    manager.on('status', () => {
-      const endpoints = manager.endpoints();
+    manager.on('status', (status: ClusterStatus) => {
+      const endpoints = voterEndpoints(status);
       if (!source.setEndpoints(endpoints)) return;
       log(`members changed: the key client now uses ${endpoints.join(',')}`);
       opts.onEndpointsChange?.(endpoints);
@@ -105,6 +105,11 @@ export class LocalCluster {
     await this.control?.close().catch(() => undefined);
     await this.manager.stop();
   }
+}
+
+/** The voters' client endpoints: a learner answers keys requests with "rpc not supported for learner". */
+function voterEndpoints(status: ClusterStatus): string[] {
+  return status.peers.filter((p) => p.state !== 'removed' && !p.isLearner).map((p) => `127.0.0.1:${p.clientPort}`);
 }
 
 /** One member of an external etcd, as its Cluster view shows it. */

@@ -1,5 +1,5 @@
 // The key client follows membership changes: after the founders are removed and new nodes added, keys are read,
-// written and watched through the new members' endpoints, also with one of them down (a quorum remains).
+// written and watched through the new voters' endpoints, also with one of them down (a quorum remains).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { sameEndpoints } from '../../src/keys/endpoints.ts';
@@ -38,6 +38,10 @@ test('after n1 and n3 are replaced and n2 is killed, keys still work through the
     await m.removePeer(1);
     await m.removePeer(3);
     await until('the client uses the members n2, n4, n5', () => sameEndpoints(cluster.source.endpoints, m.endpoints()));
+    // a learner answers no key requests, so the client leaves it out
+    const learner = await m.addPeer({ learner: true });
+    await until('the client leaves the learner out', () => m.status().peers.some((p) => p.id === learner && p.isLearner) && !cluster.source.endpoints.includes(`127.0.0.1:${m.clientPort(learner)}`));
+    await m.removePeer(learner);
     assert.deepEqual(cluster.source.endpoints.length, 3);
     assert.ok(cluster.source.endpoints.includes(`127.0.0.1:${m.clientPort(n4)}`));
     assert.ok(cluster.source.endpoints.includes(`127.0.0.1:${m.clientPort(n5)}`));
