@@ -247,6 +247,16 @@ async function scenario(s: CodeServer): Promise<void> {
   etcdctl('put', '/e2e/after-failover', 'ok');
   assert.equal(etcdctl('get', '/e2e/after-failover', '--print-value-only').trim(), 'ok');
 
+  // With a voter down, Add Node is refused as etcd refuses it, saying which node and why.
+  await s.runCommand('Raft Lab: Add Node');
+  await s.answer('Learner', 'Add Node');
+  await s.notification(new RegExp(`${killed} is down: etcd changes membership only when every voter is connected`)).first().waitFor({ timeout: 30_000 });
+  await s.shot('08b-add-refused.png');
+  // Bring it back; all three up again.
+  await s.runCommand('Raft Lab: Restart Node');
+  await s.answer(killed, 'Restart Node');
+  await s.statusBarItem(/Raft Lab: n\d leader · term \d+ · 3\/3 up/).waitFor({ timeout: 30_000 });
+
   // Add a learner, then promote it from the palette (the quick pick offers only learners).
   await s.runCommand('Raft Lab: Add Node');
   await s.answer('Learner', 'Add Node');
@@ -255,7 +265,7 @@ async function scenario(s: CodeServer): Promise<void> {
   await s.runCommand('Raft Lab: Promote Learner');
   await s.answer('n4', 'Promote Learner');
   await s.notification(/n4 is now a voter/).first().waitFor({ timeout: 30_000 });
-  const promoted = s.statusBarItem(/Raft Lab: n\d leader · term \d+ · 3\/4 up/);
+  const promoted = s.statusBarItem(/Raft Lab: n\d leader · term \d+ · 4\/4 up/);
   await promoted.waitFor({ timeout: 20_000 });
   await s.shot('09-learner-promoted.png');
 
