@@ -39,6 +39,8 @@ interface OpenWatch {
   onEvents: (events: WatchEvent[]) => void;
   onError: ((err: Error) => void) | undefined;
   watcher: Watcher | undefined;
+  /** The first revision the old client's watcher had not seen: its successor after a client swap starts there. */
+  resumeAt: number | undefined;
 }
 
 /** Runs an etcd call; what it throws comes out explained. A write over etcd's request limit is not sent. */
@@ -87,6 +89,9 @@ export class Etcd3Source implements KvSource {
       // The old watcher goes quietly and is cancelled: a watcher left on a closed client retries forever.
       const watcher = w.watcher;
       w.watcher = undefined;
+      // etcd3 keeps the revision after the last one the watcher saw (what it resumes from on its own reconnects).
+      const next = Number(watcher?.lastRevision() ?? 0);
+      if (next > 0) w.resumeAt = next;
       if (watcher) leaving.push(watcher.removeAllListeners().on('error', () => undefined).cancel());
       void this.startWatcher(w).catch((err: Error) => w.onError?.(err));
     }
@@ -162,7 +167,7 @@ export class Etcd3Source implements KvSource {
   }
 
   async watch(key: Uint8Array, rangeEnd: Uint8Array | undefined, onEvents: (events: WatchEvent[]) => void, onError?: (err: Error) => void): Promise<WatchHandle> {
-    const w: OpenWatch = { key, rangeEnd, onEvents, onError, watcher: undefined };
+    const w: OpenWatch = { key, rangeEnd, onEvents, onError, watcher: undefined, resumeAt: undefined };
     // Listed before it starts, so a client swap meanwhile starts it again on the new client.
     this.watches.add(w);
     try {
@@ -189,6 +194,8 @@ export class Etcd3Source implements KvSource {
   private async createWatcher(w: OpenWatch): Promise<void> {
     const client = this.client;
     const builder = client.watch();
+    // Resuming where the old client's watcher was: changes made during the swap are replayed, not lost.
+    if (w.resumeAt !== undefined) builder.startRevision(String(w.resumeAt));
     const watcher = await explained(() => (w.rangeEnd ? builder.inRange({ start: buf(w.key), end: buf(w.rangeEnd) }) : builder.key(buf(w.key))).create());
     // The client was swapped while this watcher was being created: the new client has its own.
     if (client !== this.client) {

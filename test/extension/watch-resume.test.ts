@@ -1,0 +1,44 @@
+// A client swap (the cluster's members changed) moves each open watch to the new client from the revision the old
+// watcher had reached, so a change made during the swap still reaches the Keys view.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Etcd3Source } from '../../src/keys/etcd3-source.ts';
+import type { WatchEvent } from '../../src/keys/kv-source.ts';
+import type { LocalCluster } from '../../src/extension/runtime.ts';
+import { startLocal, str, text } from './support.ts';
+
+let cluster: LocalCluster;
+before(async () => {
+  cluster = await startLocal(3);
+});
+after(async () => cluster?.stop());
+
+test('changes made while a watch moves to a new client are delivered once, in revision order', async () => {
+  const endpoints = cluster.manager.endpoints();
+  const watched = new Etcd3Source({ endpoints });
+  const writer = new Etcd3Source({ endpoints });
+  const events: WatchEvent[] = [];
+  const watch = await watched.watch(text('/swap/'), text('/swap0'), (e) => events.push(...e));
+  try {
+    await writer.put(text('/swap/before'), text('1'));
+    for (let i = 0; i < 50 && events.length < 1; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(events.length, 1, 'the watch is live before the swap');
+    for (let round = 0; round < 3; round++) {
+      // Swap to another set of the same cluster's endpoints and write at once: the new watcher is still being
+      // created when these land.
+      assert.equal(watched.setEndpoints(round % 2 === 0 ? endpoints.slice(0, 2) : endpoints), true);
+      await Promise.all([0, 1, 2].map((i) => writer.put(text(`/swap/r${round}-${i}`), text('x'))));
+    }
+    const want = ['/swap/before', ...[0, 1, 2].flatMap((r) => [0, 1, 2].map((i) => `/swap/r${r}-${i}`))];
+    const deadline = Date.now() + 10_000;
+    while (events.length < want.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const got = events.map((e) => str(e.kv.key));
+    assert.deepEqual([...got].sort(), [...want].sort(), 'every change once');
+    const revisions = events.map((e) => e.kv.modRevision);
+    assert.deepEqual(revisions, [...revisions].sort((a, b) => a - b), 'in revision order');
+  } finally {
+    await watch.close();
+    watched.close();
+    writer.close();
+  }
+});
