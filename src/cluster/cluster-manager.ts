@@ -503,10 +503,8 @@ export class ClusterManager extends EventEmitter {
    * a learner (it gets every entry but does not vote or count for quorum) until promotePeer.
    */
   async addPeer(options: { learner?: boolean } = {}): Promise<NodeId> {
-    const lead = this.leaderId();
-    if (!lead) throw new ClusterError('etcdserver: no leader', 'UNAVAILABLE');
     if (this.record.members.length >= 7) throw new ClusterError('a cluster has at most 7 peers here', 'FAILED_PRECONDITION');
-    await this.checkAddMember(lead);
+    await this.checkAddMember();
     const member = await this.startJoiningPeer();
     const id = member.id;
     try {
@@ -529,14 +527,19 @@ export class ClusterManager extends EventEmitter {
    * etcd's check, before anything starts: a new member needs every current voter connected. A link that just
    * healed is heard from again within a heartbeat, so the check is asked again for up to an election timeout.
    */
-  private async checkAddMember(lead: NodeId): Promise<void> {
-    const deadline = Date.now() + this.timing.electionMs;
+  private async checkAddMember(): Promise<void> {
+    const healthDeadline = Date.now() + this.timing.electionMs;
+    const leaderDeadline = Date.now() + this.opts.requestTimeoutMs * 2;
     for (;;) {
+      // The leader may have just changed (the one asked is no longer it): ask the current one, as changeMembership does.
+      const lead = this.leaderId() || (await this.waitForLeader());
       try {
         await this.call(lead, { op: 'checkAddMember' });
         return;
       } catch (err) {
-        if ((err as Error).message !== UNHEALTHY_MESSAGE || Date.now() >= deadline) throw err;
+        const unhealthy = (err as Error).message === UNHEALTHY_MESSAGE;
+        const retry = unhealthy ? Date.now() < healthDeadline : err instanceof ClusterError && err.code === 'UNAVAILABLE' && Date.now() < leaderDeadline;
+        if (!retry) throw err;
         await new Promise((r) => setTimeout(r, this.timing.heartbeatMs));
       }
     }
