@@ -504,7 +504,8 @@ export class ClusterManager extends EventEmitter {
    */
   async addPeer(options: { learner?: boolean } = {}): Promise<NodeId> {
     if (this.record.members.length >= 7) throw new ClusterError('a cluster has at most 7 peers here', 'FAILED_PRECONDITION');
-    await this.checkAddMember();
+    // etcd's check, before anything starts: a new member needs every current voter connected.
+    await this.callLeader({ op: 'checkAddMember' }, this.timing.electionMs);
     const member = await this.startJoiningPeer();
     const id = member.id;
     try {
@@ -521,28 +522,6 @@ export class ClusterManager extends EventEmitter {
     await this.changeMembership({ type: 'addNode', nodeId: id });
     this.addEvent('memberAdded', `${member.name} promoted to voter`, id);
     return id;
-  }
-
-  /**
-   * etcd's check, before anything starts: a new member needs every current voter connected. A link that just
-   * healed is heard from again within a heartbeat, so the check is asked again for up to an election timeout.
-   */
-  private async checkAddMember(): Promise<void> {
-    const healthDeadline = Date.now() + this.timing.electionMs;
-    const leaderDeadline = Date.now() + this.opts.requestTimeoutMs * 2;
-    for (;;) {
-      // The leader may have just changed (the one asked is no longer it): ask the current one, as changeMembership does.
-      const lead = this.leaderId() || (await this.waitForLeader());
-      try {
-        await this.call(lead, { op: 'checkAddMember' });
-        return;
-      } catch (err) {
-        const unhealthy = (err as Error).message === UNHEALTHY_MESSAGE;
-        const retry = unhealthy ? Date.now() < healthDeadline : err instanceof ClusterError && err.code === 'UNAVAILABLE' && Date.now() < leaderDeadline;
-        if (!retry) throw err;
-        await new Promise((r) => setTimeout(r, this.timing.heartbeatMs));
-      }
-    }
   }
 
   /**
@@ -610,15 +589,26 @@ export class ClusterManager extends EventEmitter {
     this.peers.delete(id);
   }
 
-  private async changeMembership(change: ConfChange): Promise<void> {
-    const deadline = Date.now() + this.opts.requestTimeoutMs * 2;
+  private changeMembership(change: ConfChange): Promise<void> {
+    return this.callLeader({ op: 'confChange', change }).then(() => undefined);
+  }
+
+  /**
+   * Runs a call on the leader, asking the current one again while it answers UNAVAILABLE (the leader changed, or
+   * there is none yet). "Unhealthy cluster" is an answer, not a blip — except for `unhealthyGraceMs`: a link that
+   * has just healed is heard from again within a heartbeat.
+   */
+  private async callLeader(call: PeerCall, unhealthyGraceMs = 0): Promise<unknown> {
+    const start = Date.now();
     for (;;) {
       const lead = this.leaderId() || (await this.waitForLeader());
       try {
-        await this.call(lead, { op: 'confChange', change });
-        return;
+        return await this.call(lead, call);
       } catch (err) {
-        const retry = err instanceof ClusterError && err.code === 'UNAVAILABLE' && err.message !== UNHEALTHY_MESSAGE && Date.now() < deadline;
+        const unhealthy = (err as Error).message === UNHEALTHY_MESSAGE;
+        const retry = unhealthy
+          ? Date.now() - start < unhealthyGraceMs
+          : err instanceof ClusterError && err.code === 'UNAVAILABLE' && Date.now() - start < this.opts.requestTimeoutMs * 2;
         if (!retry) throw err;
         await new Promise((r) => setTimeout(r, this.timing.heartbeatMs));
       }
