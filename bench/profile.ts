@@ -20,6 +20,18 @@ function cpuMicros(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
+/** Each peer's V8 heap (used / total) and memory held outside it, from its /metrics, in MB. */
+async function peerMemory(endpoints: string[]): Promise<string> {
+  const mb = (text: string, name: string) => Math.round(Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20);
+  const parts = await Promise.all(
+    endpoints.map(async (endpoint, i) => {
+      const text = await (await fetch(`http://${endpoint}/metrics`)).text();
+      return `n${i + 1} heap ${mb(text, 'nodejs_heap_size_used_bytes')}/${mb(text, 'nodejs_heap_size_total_bytes')} external ${mb(text, 'nodejs_external_memory_bytes')}`;
+    }),
+  );
+  return `${parts.join(', ')} (MB)`;
+}
+
 async function main(): Promise<void> {
   const workload = option('workload', 'put-distinct') as Workload;
   if (!WORKLOADS.includes(workload)) throw new Error(`--workload must be one of ${WORKLOADS.join(', ')}`);
@@ -48,6 +60,7 @@ async function main(): Promise<void> {
         `${workload} c=${concurrency}: ${r.opsPerSec} ops/s  p50 ${r.p50} ms  p99 ${r.p99} ms  errors ${r.errors}  ` +
           `cluster CPU ${Math.round(cluster)} µs/op  client CPU ${Math.round(gen)} µs/op  RSS ${Math.round(rss / 2 ** 20)} MB`,
       );
+      console.log(`  after it: ${await peerMemory(system.endpoints)}`);
     }
   } finally {
     await system.stop();

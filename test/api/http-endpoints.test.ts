@@ -59,6 +59,11 @@ test('/metrics speaks the Prometheus text format with etcd names', async () => {
     leaders += value('etcd_server_is_leader');
     assert.ok(value('etcd_server_proposals_committed_total') > 0);
     assert.ok(value('process_resident_memory_bytes') > 10 * 2 ** 20);
+    // Each peer's own V8 heap: used within total, and less than the whole process holds.
+    assert.ok(value('nodejs_heap_size_used_bytes') > 2 ** 20);
+    assert.ok(value('nodejs_heap_size_used_bytes') <= value('nodejs_heap_size_total_bytes'));
+    assert.ok(value('nodejs_heap_size_total_bytes') < value('process_resident_memory_bytes'));
+    assert.ok(value('nodejs_array_buffers_bytes') <= value('nodejs_external_memory_bytes'));
     assert.match(text, /^# TYPE etcd_mvcc_db_total_size_in_bytes gauge$/m);
     if (cluster.manager.status().peers[i]!.id === lead) assert.equal(value('etcd_server_is_leader'), 1);
   }

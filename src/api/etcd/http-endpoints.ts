@@ -1,6 +1,7 @@
 // The plain-HTTP endpoints etcd serves on its client port next to gRPC: /health (what health checks and
 // container probes call), /version, /metrics in Prometheus' text format (what dashboards scrape and
 // `etcdctl check` reads), and the JSON gateway under /v3/ (gateway.ts). Everything else is a 404.
+import { getHeapStatistics } from 'node:v8';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServiceContext } from './context.ts';
 import type { Gateway } from './gateway.ts';
@@ -77,5 +78,12 @@ function metrics(ctx: ServiceContext): string {
   metric('etcd_mvcc_db_total_size_in_bytes', 'gauge', 'Total size of the underlying database physically allocated in bytes.', ctx.bridge.dbSize());
   // Every peer runs in one process (a worker thread each): this is the whole cluster's resident memory.
   metric('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes (of the whole Raft Lab process).', process.memoryUsage.rss());
+  // This peer's own V8 isolate (each peer is a worker thread with its own heap), named as Node's Prometheus client names them.
+  const heap = getHeapStatistics();
+  const usage = process.memoryUsage();
+  metric('nodejs_heap_size_total_bytes', 'gauge', "Total size of this peer's V8 heap in bytes.", heap.total_heap_size);
+  metric('nodejs_heap_size_used_bytes', 'gauge', "Used size of this peer's V8 heap in bytes.", heap.used_heap_size);
+  metric('nodejs_external_memory_bytes', 'gauge', "Memory outside this peer's V8 heap held by its objects (array buffers among them), in bytes.", usage.external);
+  metric('nodejs_array_buffers_bytes', 'gauge', "Memory of this peer's ArrayBuffers and SharedArrayBuffers (Node Buffers among them), in bytes.", usage.arrayBuffers);
   return `${lines.join('\n')}\n`;
 }
