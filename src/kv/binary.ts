@@ -95,7 +95,11 @@ export class ByteWriter {
 export class ByteReader {
   private offset = 0;
 
-  constructor(private readonly data: Uint8Array) {}
+  /** `views`: bytes() returns views into `data` instead of copies (for data that nothing mutates). */
+  constructor(
+    private readonly data: Uint8Array,
+    private readonly views = false,
+  ) {}
 
   get done(): boolean {
     return this.offset >= this.data.length;
@@ -133,11 +137,11 @@ export class ByteReader {
     return this.data[this.offset++]!;
   }
 
-  /** A copy, not a view: KvStateMachine.apply lets the store keep decoded keys and values as they are. */
+  /** A copy, or a view into the data when the reader was made for views. */
   bytes(): Uint8Array {
     const length = this.uvarint();
     if (this.offset + length > this.data.length) throw new Error('codec: unexpected end of data');
-    const out = this.data.slice(this.offset, this.offset + length);
+    const out = this.views ? this.data.subarray(this.offset, this.offset + length) : this.data.slice(this.offset, this.offset + length);
     this.offset += length;
     return out;
   }

@@ -130,8 +130,12 @@ export function encodeRequest(request: KvRequest): Uint8Array {
   }
 }
 
+/**
+ * Decodes a request. Its byte fields are views into `data`, not copies (most are read once: a key becomes a
+ * string, a compare's value is compared); whoever keeps one copies it, as the store does a put's value.
+ */
 export function decodeRequest(data: Uint8Array): KvRequest {
-  const reader = new ByteReader(data);
+  const reader = new ByteReader(data, true);
   const version = reader.byte();
   if (version !== FORMAT_VERSION) throw new Error(`codec: unsupported format version ${version}`);
   const entry = REQUEST_TYPES[reader.byte()];

@@ -126,8 +126,7 @@ export class KvStateMachine {
 
   /** Applies a committed entry's command (an encoded request). Throws KvError for etcd errors. */
   apply(command: Uint8Array, index: number): KvResponse {
-    // The decoded request's byte arrays are fresh copies that only this call holds: the store keeps them.
-    return this.applyDecoded(decodeRequest(command), index, true);
+    return this.applyDecoded(decodeRequest(command), index);
   }
 
   /**
@@ -135,7 +134,7 @@ export class KvStateMachine {
    * would answer with an error; a failed request changes nothing (the index still counts as applied).
    */
   applyRequest<R extends KvRequest>(request: R, index: number): ResponseFor<R> {
-    return this.applyDecoded(request, index, false) as ResponseFor<R>;
+    return this.applyDecoded(request, index) as ResponseFor<R>;
   }
 
   /** Records that a non-KV entry (membership change, empty leader entry) was applied. */
@@ -143,18 +142,17 @@ export class KvStateMachine {
     if (index > this.applied) this.applied = index;
   }
 
-  /** `ownsRequestBytes`: the request's byte arrays may be kept by the store without copying. */
-  private applyDecoded(request: KvRequest, index: number, ownsRequestBytes: boolean): KvResponse {
+  private applyDecoded(request: KvRequest, index: number): KvResponse {
     if (!Number.isSafeInteger(index) || index <= this.applied) {
       throw new Error(`kv: entry ${index} is not above the applied index ${this.applied}`);
     }
     this.applied = index;
     validateRequest(request, this.config.maxTxnOps);
-    return this.execute(request, index, ownsRequestBytes);
+    return this.execute(request, index);
   }
 
-  private execute(request: KvRequest, index: number, ownsRequestBytes: boolean): KvResponse {
-    const ctx: WriteContext = { store: this.mvcc, leases: this.leaseTable, ownsRequestBytes };
+  private execute(request: KvRequest, index: number): KvResponse {
+    const ctx: WriteContext = { store: this.mvcc, leases: this.leaseTable };
     switch (request.type) {
       case 'range':
         return executeRange(this.mvcc, request);

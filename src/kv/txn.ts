@@ -29,11 +29,6 @@ import {
 export interface WriteContext {
   store: MvccStore;
   leases: LeaseTable;
-  /**
-   * The request's byte arrays were decoded for this apply and nothing else holds them, so the store may keep
-   * them as they are instead of copying (true when applying an encoded log entry).
-   */
-  ownsRequestBytes?: boolean;
 }
 
 export interface WriteOutcome<R> {
@@ -244,11 +239,11 @@ function putInTxn(ctx: WriteContext, txn: WriteTxn, request: PutRequest): PutRes
   const key = toKeyString(request.key);
   const history = ctx.store.history(key);
   const previous = history?.liveAt(txn.readRevision);
-  const owned = ctx.ownsRequestBytes === true;
   let value: Uint8Array;
   if (request.ignoreValue) value = previous!.value;
   else if (request.value === undefined) value = EMPTY_BYTES;
-  else value = owned ? request.value : request.value.slice();
+  // A copy: the request's array may be a view into a log entry's bytes, or the caller's to change afterwards.
+  else value = request.value.slice();
   const lease = request.ignoreLease ? previous!.lease : (request.lease ?? NO_LEASE);
   // The key was not written earlier in this txn (validateRequest), so putTo's prevKv is `previous`.
   const prevKv = txn.putTo(history, key, value, lease);
