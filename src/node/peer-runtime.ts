@@ -158,10 +158,11 @@ export class PeerRuntime {
   private snapshotWrite: Promise<void> = Promise.resolve();
   private idleResolve: (() => void) | undefined;
   /**
-   * Proposals and read requests the network handed back because their leader's process was down: nobody ever
-   * received them, so sending them again to the next leader cannot make anything commit twice.
+   * Proposals and read requests waiting for the next leader: those the network handed back because their
+   * leader's process was down (nobody ever received them, so sending them again cannot make anything commit
+   * twice), and those made while this peer knew no leader, which etcd holds until one is elected.
    */
-  private undelivered: { proposals: Entry[][]; readRound: boolean; lead: NodeId; term: number } | undefined;
+  private undelivered: { proposals: Entry[][]; reads: boolean; lead: NodeId; term: number } | undefined;
 
   constructor(
     private readonly node: RaftNode,
@@ -269,13 +270,17 @@ export class PeerRuntime {
    */
   undeliverable(msgs: Message[]): void {
     if (this.stopped) return;
-    const { lead, term } = this.node.status();
-    const held = (this.undelivered ??= { proposals: [], readRound: false, lead, term });
     for (const m of msgs) {
-      if (m.type === 'prop') held.proposals.push(m.entries);
-      else if (m.type === 'readIndex' && this.readRound && m.context && this.isCurrentReadContext(m.context)) held.readRound = true;
+      if (m.type === 'prop') this.holdForLeader().proposals.push(m.entries);
+      else if (m.type === 'readIndex' && this.readRound && m.context && this.isCurrentReadContext(m.context)) this.holdForLeader().reads = true;
     }
     this.resendUndelivered();
+  }
+
+  /** What waits for a leader other than the one this peer knows now (none, or one whose process is down). */
+  private holdForLeader(): NonNullable<PeerRuntime['undelivered']> {
+    const { lead, term } = this.node.status();
+    return (this.undelivered ??= { proposals: [], reads: false, lead, term });
   }
 
   private resendUndelivered(): void {
@@ -285,18 +290,30 @@ export class PeerRuntime {
     if (lead === 0 || (lead === held.lead && term === held.term)) return;
     this.undelivered = undefined;
     for (const entries of held.proposals) {
-      try {
-        this.node.proposeEntries(entries);
-      } catch (err) {
-        this.failProposals(entries, fromRaftError(err));
-      }
+      // A proposal of this peer's whose client was already told it timed out is not sent: it must not happen after all.
+      const waited = entries.filter((e) => {
+        if (e.type !== 'normal') return true;
+        const { proposer, seq } = decodeEnvelope(e.data);
+        return proposer !== this.id || this.proposals.has(seq);
+      });
+      if (waited.length > 0) this.proposeOrHold(waited);
     }
-    if (held.readRound && this.readRound) {
-      this.readsQueued.unshift(...this.readRound.readers);
+    if (held.reads) {
+      if (this.readRound) this.readsQueued.unshift(...this.readRound.readers);
       this.readRound = undefined;
       this.startReadRound();
     }
     this.schedule();
+  }
+
+  /** Hands proposals to Raft; with no leader known they wait for one, as etcd's do, until their own timeouts. */
+  private proposeOrHold(entries: Entry[]): void {
+    try {
+      this.node.proposeEntries(entries);
+    } catch (err) {
+      if (err instanceof RaftError && err.code === 'noLeader') this.holdForLeader().proposals.push(entries);
+      else this.failProposals(entries, fromRaftError(err));
+    }
   }
 
   private failProposals(entries: Entry[], err: unknown): void {
@@ -344,11 +361,7 @@ export class PeerRuntime {
     if (this.queuedProposals.length === 0) return;
     const batch = this.queuedProposals;
     this.queuedProposals = [];
-    try {
-      this.node.proposeEntries(batch);
-    } catch (err) {
-      this.failProposals(batch, fromRaftError(err));
-    }
+    this.proposeOrHold(batch);
   }
 
   /** Serves a read: linearizable ones wait for a ReadIndex round and for this peer to apply up to it. */
@@ -365,6 +378,8 @@ export class PeerRuntime {
       const timer = setTimeout(() => {
         reader.reject(TIMED_OUT());
         reader.resolve = reader.reject = () => undefined;
+        const queued = this.readsQueued.indexOf(reader);
+        if (queued >= 0) this.readsQueued.splice(queued, 1);
       }, this.opts.requestTimeoutMs);
       const done = reader.resolve;
       const fail = reader.reject;
@@ -388,6 +403,12 @@ export class PeerRuntime {
     try {
       this.node.readIndex(context);
     } catch (err) {
+      if (err instanceof RaftError && err.code === 'noLeader') {
+        // No leader to ask: the reads wait for one, as etcd's do, until their own timeouts.
+        this.readsQueued.unshift(...readers);
+        this.holdForLeader().reads = true;
+        return;
+      }
       const e = fromRaftError(err);
       for (const r of readers) r.reject(e);
       return;
