@@ -1,5 +1,5 @@
 // What the etcd3 client's gRPC errors mean, in words for the user: a value over etcd's request limit, an
-// endpoint that cannot be reached, every endpoint failing. Errors not recognised pass through unchanged (their
+// endpoint that cannot be reached, every endpoint failing, a cluster without a leader. Errors not recognised pass through unchanged (their
 // messages still name etcd's reason, and isCompactedError keeps matching). No `vscode` here.
 
 /**
@@ -46,6 +46,20 @@ export function explainEtcdError(err: unknown, requestBytes?: number): unknown {
   const network = /\b(E[A-Z_]+) (\[[0-9a-fA-F:]+\]:\d+|[\w.-]+:\d+|[\w.-]+)/.exec(message);
   if (network && REASONS[network[1]!] && /UNAVAILABLE|No connection established|connect /.test(message)) {
     return new UnreachableError(network[2]!, REASONS[network[1]!]!);
+  }
+  if (/etcdserver: request timed out/.test(message)) {
+    // etcd gives up waiting for the write to commit; it may still commit later, or may never have been proposed.
+    return new Error(
+      requestBytes !== undefined
+        ? 'the cluster did not commit the write in time: it has no leader, or its leader cannot reach a majority of the nodes (the write may or may not have happened)'
+        : 'the cluster did not answer in time: it has no leader, or its leader cannot reach a majority of the nodes',
+    );
+  }
+  if (/etcdserver: no leader/.test(message)) {
+    return new Error('the cluster has no leader right now: a majority of its nodes must be up and connected to elect one');
+  }
+  if (/etcdserver: leader changed/.test(message)) {
+    return new Error('the leader changed while the request was in flight; try again (a write may or may not have happened)');
   }
   if (/circuit breaker is open/.test(message)) {
     return new Error('no etcd endpoint answers right now (each failed its last requests; they are tried again in a few seconds)');

@@ -47,4 +47,8 @@ test("etcd's messages, as the etcd3 client reports them", () => {
   );
   assert.match(explain('Execution prevented because the circuit breaker is open'), /^no etcd endpoint answers right now/);
   assert.equal(explain('etcdserver: mvcc: required revision has been compacted'), 'etcdserver: mvcc: required revision has been compacted');
+  assert.match(explain('14 UNAVAILABLE: etcdserver: request timed out', 5), /^the cluster did not commit the write in time: it has no leader, .*may or may not have happened\)$/);
+  assert.match(explain('14 UNAVAILABLE: etcdserver: request timed out'), /^the cluster did not answer in time: it has no leader/);
+  assert.match(explain('14 UNAVAILABLE: etcdserver: no leader'), /^the cluster has no leader right now: a majority/);
+  assert.match(explain('14 UNAVAILABLE: etcdserver: leader changed'), /^the leader changed while the request was in flight/);
 });
