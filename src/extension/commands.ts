@@ -333,7 +333,8 @@ export function registerCommands(cc: CommandContext): vscode.Disposable[] {
       if (!key) return;
       const value = await askValue('Put Key', key);
       if (value === undefined) return;
-      const res = await source.put(key, value);
+      // Without a leader a write waits for one (up to etcd's request timeout): show that something is pending.
+      const res = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Raft Lab: writing ${displayBytes(key)}…` }, () => source.put(key, value));
       info(`put ${displayBytes(key)} at revision ${res.revision}`);
     }),
     reg('raftlab.getKey', 'Get Key', async () => {
