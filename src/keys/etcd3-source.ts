@@ -19,6 +19,9 @@ export interface ConnectOptions {
   dialTimeoutMs?: number;
 }
 
+/** How long closing a watch waits for etcd to confirm the cancel. */
+const CANCEL_WAIT_MS = 2000;
+
 const buf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
 function toKeyValue(kv: IKeyValue): KeyValue {
@@ -38,6 +41,7 @@ interface OpenWatch {
   rangeEnd: Uint8Array | undefined;
   onEvents: (events: WatchEvent[]) => void;
   onError: ((err: Error) => void) | undefined;
+  /** Its watcher on the current client: connected, or still being created. */
   watcher: Watcher | undefined;
   /** The first revision the old client's watcher had not seen: its successor after a client swap starts there. */
   resumeAt: number | undefined;
@@ -59,6 +63,11 @@ export class Etcd3Source implements KvSource {
   private readonly watches = new Set<OpenWatch>();
   /** Watchers being created, each on the client current when it started. */
   private readonly starting = new Set<Promise<void>>();
+  /**
+   * Every watcher this source started and has not cancelled, with what ends the wait for its creation. A watcher
+   * nobody cancels retries forever once its client is closed: cancelling each one is what lets a client go.
+   */
+  private readonly live = new Map<Watcher, () => void>();
 
   constructor(readonly options: ConnectOptions) {
     this.currentEndpoints = options.endpoints;
@@ -86,13 +95,13 @@ export class Etcd3Source implements KvSource {
     this.currentEndpoints = endpoints;
     this.current = this.connect(endpoints);
     for (const w of this.watches) {
-      // The old watcher goes quietly and is cancelled: a watcher left on a closed client retries forever.
+      // The old watcher (connected, or still being created) goes quietly and is cancelled.
       const watcher = w.watcher;
       w.watcher = undefined;
       // etcd3 keeps the revision after the last one the watcher saw (what it resumes from on its own reconnects).
       const next = Number(watcher?.lastRevision() ?? 0);
       if (next > 0) w.resumeAt = next;
-      if (watcher) leaving.push(watcher.removeAllListeners().on('error', () => undefined).cancel());
+      if (watcher) leaving.push(this.cancelWatcher(watcher));
       void this.startWatcher(w).catch((err: Error) => w.onError?.(err));
     }
     // Closed once its watchers are gone, or after a few seconds when its endpoints no longer answer.
@@ -179,7 +188,13 @@ export class Etcd3Source implements KvSource {
     return {
       close: async () => {
         this.watches.delete(w);
-        await w.watcher?.cancel();
+        // Also a watcher still being created (a client swap is under way): left alone, it would attach itself.
+        const watcher = w.watcher;
+        w.watcher = undefined;
+        if (!watcher) return;
+        // The cancel waits for etcd's answer; a member that does not answer (paused, cut off) must not hold up
+        // a stop. The watcher is off our books already, and closing its client ends it.
+        await Promise.race([this.cancelWatcher(watcher), new Promise((r) => setTimeout(r, CANCEL_WAIT_MS).unref())]);
       },
     };
   }
@@ -192,26 +207,56 @@ export class Etcd3Source implements KvSource {
   }
 
   private async createWatcher(w: OpenWatch): Promise<void> {
-    const client = this.client;
-    const builder = client.watch();
+    const builder = this.client.watch();
     // Resuming where the old client's watcher was: changes made during the swap are replayed, not lost.
     if (w.resumeAt !== undefined) builder.startRevision(String(w.resumeAt));
-    const watcher = await explained(() => (w.rangeEnd ? builder.inRange({ start: buf(w.key), end: buf(w.rangeEnd) }) : builder.key(buf(w.key))).create());
-    // The client was swapped while this watcher was being created: the new client has its own.
-    if (client !== this.client) {
-      await watcher.cancel().catch(() => undefined);
-      return;
-    }
+    // watcher() (not create(), which hides the watcher until etcd confirms it) attaches it at once, so a client
+    // swap or a close meanwhile can cancel it.
+    const watcher = (w.rangeEnd ? builder.inRange({ start: buf(w.key), end: buf(w.rangeEnd) }) : builder.key(buf(w.key))).watcher();
+    w.watcher = watcher;
+    const cancelled = new Promise<'cancelled'>((resolve) => this.live.set(watcher, () => resolve('cancelled')));
     watcher.on('data', (res) => {
+      if (w.watcher !== watcher) return;
       const events = (res.events ?? []).map((e) => ({ type: e.type === 'Delete' ? 'delete' : 'put', kv: toKeyValue(e.kv) }) as WatchEvent);
       if (events.length > 0) w.onEvents(events);
     });
-    watcher.on('error', (err: Error) => w.onError?.(explainEtcdError(err) as Error));
-    w.watcher = watcher;
+    let created = false;
+    const confirmed = new Promise<'created'>((resolve, reject) => {
+      watcher.once('connected', () => resolve('created'));
+      watcher.once('error', reject);
+    });
+    // An error before etcd confirms the watch rejects `confirmed`; later ones go to the watch's owner.
+    watcher.on('error', (err: Error) => {
+      if (created && w.watcher === watcher) w.onError?.(explainEtcdError(err) as Error);
+    });
+    try {
+      created = (await explained(() => Promise.race([confirmed, cancelled]))) === 'created';
+    } catch (err) {
+      if (w.watcher === watcher) w.watcher = undefined;
+      // Not awaited: a watcher etcd refused may never answer a cancel.
+      void this.cancelWatcher(watcher);
+      throw err;
+    }
   }
 
+  /** Cancels a watcher of this source (once), connected or still being created. */
+  private cancelWatcher(watcher: Watcher): Promise<void> {
+    const stopWaiting = this.live.get(watcher);
+    if (!stopWaiting) return Promise.resolve();
+    this.live.delete(watcher);
+    stopWaiting();
+    return watcher
+      .removeAllListeners()
+      .on('error', () => undefined)
+      .cancel()
+      .catch(() => undefined);
+  }
+
+  /** Cancels every watcher (ones still being created too), then closes the client. */
   close(): void {
+    for (const w of this.watches) w.watcher = undefined;
     this.watches.clear();
+    for (const watcher of [...this.live.keys()]) void this.cancelWatcher(watcher);
     this.client.close();
   }
 }
