@@ -5,7 +5,13 @@ import { LocalCluster } from '../../src/extension/runtime.ts';
 export async function startLocal(nodes = 3): Promise<LocalCluster> {
   const clientPortBase = await freePortRange(nodes);
   const cluster = await LocalCluster.start({ nodes, timing: 'fast', clientPortBase });
-  await cluster.manager.waitForLeader();
+  try {
+    await cluster.manager.waitForLeader();
+  } catch (err) {
+    // The caller never gets the cluster to stop: its workers would keep the test process from exiting.
+    await cluster.stop().catch(() => undefined);
+    throw err;
+  }
   return cluster;
 }
 
