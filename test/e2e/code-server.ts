@@ -116,6 +116,8 @@ export async function startCodeServer(opts: StartOptions): Promise<CodeServer> {
         'workbench.enableExperiments': false,
         'chat.commandCenter.enabled': false,
         'workbench.secondarySideBar.defaultVisibility': 'hidden',
+        // VS Code in a browser saves after a second by default: a file is saved when the test saves it.
+        'files.autoSave': 'off',
         ...opts.settings,
       },
       null,
