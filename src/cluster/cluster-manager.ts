@@ -120,7 +120,8 @@ export class ClusterManager extends EventEmitter {
       clientPortBase: options.clientPortBase ?? 0,
       snapshotCount: options.snapshotCount ?? 10_000,
       catchUpEntries: options.catchUpEntries ?? 5_000,
-      requestTimeoutMs: options.requestTimeoutMs ?? Math.max(2000, 5 * timing.electionMs),
+      // etcd's ReqTimeout: 5 s plus two election timeouts.
+      requestTimeoutMs: options.requestTimeoutMs ?? 5000 + 2 * timing.electionMs,
       restore: options.restore,
     };
     if (options.restore && dataDir !== undefined && existsSync(join(dataDir, 'cluster.json'))) {

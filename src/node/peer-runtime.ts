@@ -80,6 +80,10 @@ export class PeerCallError extends Error implements CallError {
 
 export const NO_LEADER = (): PeerCallError => new PeerCallError('etcdserver: no leader', 'UNAVAILABLE');
 export const TIMED_OUT = (): PeerCallError => new PeerCallError('etcdserver: request timed out', 'UNAVAILABLE');
+/** etcd's ErrTimeoutDueToLeaderFail: the request started shortly before a new leader was elected. */
+const TIMED_OUT_LEADER_FAIL = (): PeerCallError => new PeerCallError('etcdserver: request timed out, possibly due to previous leader failure', 'UNAVAILABLE');
+/** What etcd answers when a proposal never got into Raft (it waited for a leader): its context's own error. */
+const DEADLINE_EXCEEDED = (): PeerCallError => new PeerCallError('context deadline exceeded', 'UNKNOWN');
 const UNHEALTHY = (): PeerCallError => new PeerCallError(UNHEALTHY_MESSAGE, 'UNAVAILABLE');
 
 export function fromRaftError(err: unknown): unknown {
@@ -110,6 +114,8 @@ interface Waiter<T> {
   reject: (err: unknown) => void;
   timer: ReturnType<typeof setTimeout>;
   startedAt: number;
+  /** A proposal waiting for a leader, not yet handed to Raft. */
+  leaderless?: boolean;
 }
 
 interface ReadWaiter {
@@ -163,6 +169,8 @@ export class PeerRuntime {
    * twice), and those made while this peer knew no leader, which etcd holds until one is elected.
    */
   private undelivered: { proposals: Entry[][]; reads: boolean; lead: NodeId; term: number } | undefined;
+  /** When this peer last learned of a new leader (performance.now()). */
+  private leaderElectedAt: number | undefined;
 
   constructor(
     private readonly node: RaftNode,
@@ -296,7 +304,7 @@ export class PeerRuntime {
         const { proposer, seq } = decodeEnvelope(e.data);
         return proposer !== this.id || this.proposals.has(seq);
       });
-      if (waited.length > 0) this.proposeOrHold(waited);
+      if (waited.length > 0) this.proposeOrHold(waited, true);
     }
     if (held.reads) {
       if (this.readRound) this.readsQueued.unshift(...this.readRound.readers);
@@ -307,13 +315,35 @@ export class PeerRuntime {
   }
 
   /** Hands proposals to Raft; with no leader known they wait for one, as etcd's do, until their own timeouts. */
-  private proposeOrHold(entries: Entry[]): void {
+  private proposeOrHold(entries: Entry[], wereHeld = false): void {
     try {
       this.node.proposeEntries(entries);
+      if (wereHeld) this.markLeaderless(entries, false);
     } catch (err) {
-      if (err instanceof RaftError && err.code === 'noLeader') this.holdForLeader().proposals.push(entries);
-      else this.failProposals(entries, fromRaftError(err));
+      if (err instanceof RaftError && err.code === 'noLeader') {
+        this.holdForLeader().proposals.push(entries);
+        this.markLeaderless(entries, true);
+      } else this.failProposals(entries, fromRaftError(err));
     }
+  }
+
+  private markLeaderless(entries: Entry[], leaderless: boolean): void {
+    for (const e of entries) {
+      if (e.type !== 'normal') continue;
+      const { proposer, seq } = decodeEnvelope(e.data);
+      const waiter = proposer === this.id ? this.proposals.get(seq) : undefined;
+      if (waiter) waiter.leaderless = leaderless;
+    }
+  }
+
+  /**
+   * The error for a proposal that was not applied in time, as etcd tells them apart: one that started shortly
+   * before the current leader was elected probably went to the leader that failed.
+   */
+  private timeoutError(startedAt: number): PeerCallError {
+    const elected = this.leaderElectedAt;
+    const failed = elected !== undefined && startedAt < elected && startedAt > elected - 2 * this.opts.timing.electionMs;
+    return failed ? TIMED_OUT_LEADER_FAIL() : TIMED_OUT();
   }
 
   private failProposals(entries: Entry[], err: unknown): void {
@@ -343,11 +373,13 @@ export class PeerRuntime {
     return new Promise((resolve, reject) => {
       if (this.stopped) return reject(new PeerCallError('etcdserver: server stopped', 'UNAVAILABLE'));
       const seq = this.nextSeq++;
+      const startedAt = performance.now();
       const timer = setTimeout(() => {
+        const waiter = this.proposals.get(seq);
         this.proposals.delete(seq);
-        reject(TIMED_OUT());
+        reject(waiter?.leaderless ? DEADLINE_EXCEEDED() : this.timeoutError(startedAt));
       }, this.opts.requestTimeoutMs);
-      this.proposals.set(seq, { resolve, reject, timer, startedAt: performance.now() });
+      this.proposals.set(seq, { resolve, reject, timer, startedAt });
       this.queuedProposals.push({ term: 0, index: 0, type: 'normal', data: encodeEnvelope(this.id, seq, command) });
       this.schedule();
     });
@@ -606,6 +638,7 @@ export class PeerRuntime {
   }
 
   private onSoftState(soft: SoftState): void {
+    if (soft.lead !== 0 && soft.lead !== this.softState.lead) this.leaderElectedAt = performance.now();
     const wasLeader = this.softState.role === 'leader';
     this.softState = soft;
     const isLeader = soft.role === 'leader';
