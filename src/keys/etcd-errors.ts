@@ -55,6 +55,10 @@ export function explainEtcdError(err: unknown, requestBytes?: number): unknown {
         : 'the cluster did not answer in time: it has no leader, or its leader cannot reach a majority of the nodes',
     );
   }
+  if (/UNKNOWN: context deadline exceeded/.test(message)) {
+    // etcd's answer when the request waited for a leader and never got into Raft: nothing happened.
+    return new Error(`the cluster has no leader: the ${requestBytes !== undefined ? 'write' : 'request'} waited for one and was not made (a majority of the nodes must be up and connected)`);
+  }
   if (/etcdserver: no leader/.test(message)) {
     return new Error('the cluster has no leader right now: a majority of its nodes must be up and connected to elect one');
   }

@@ -50,5 +50,7 @@ test("etcd's messages, as the etcd3 client reports them", () => {
   assert.match(explain('14 UNAVAILABLE: etcdserver: request timed out', 5), /^the cluster did not commit the write in time: it has no leader, .*may or may not have happened\)$/);
   assert.match(explain('14 UNAVAILABLE: etcdserver: request timed out'), /^the cluster did not answer in time: it has no leader/);
   assert.match(explain('14 UNAVAILABLE: etcdserver: no leader'), /^the cluster has no leader right now: a majority/);
+  assert.match(explain('2 UNKNOWN: context deadline exceeded', 5), /^the cluster has no leader: the write waited for one and was not made/);
+  assert.match(explain('14 UNAVAILABLE: etcdserver: request timed out, possibly due to previous leader failure', 5), /^the cluster did not commit the write in time/);
   assert.match(explain('14 UNAVAILABLE: etcdserver: leader changed'), /^the leader changed while the request was in flight/);
 });
