@@ -41,7 +41,7 @@ export async function runUp(args: Args, dashboardDir: string | undefined): Promi
   }
   await manager.waitForLeader(10_000).catch(() => undefined);
 
-  console.log(`ETCDCTL_ENDPOINTS=${manager.endpoints().join(',')}`);
+  console.log(`ETCDCTL_ENDPOINTS=${voterEndpoints(manager)}`);
   console.log(`control: ${control.url}`);
   if (dashboardDir) console.log(`dashboard: ${control.dashboardUrl}`);
   console.log(memory ? 'data: in memory' : `data: ${dataDir}`);
@@ -70,12 +70,29 @@ function assertPortFree(port: number, what: string): Promise<void> {
   });
 }
 
+/**
+ * The voting members' client endpoints, for etcdctl and apps: learners answer almost nothing (as etcd's), and
+ * membership changes move the list, so it is printed again when it changes.
+ */
+function voterEndpoints(manager: ClusterManager): string {
+  const { peers } = manager.status();
+  // The leader's configuration says who votes; a peer's own report can lag behind it (a new member's first one).
+  const leader = peers.find((p) => p.role === 'leader' && p.state === 'up');
+  const voters = leader
+    ? peers.filter((p) => leader.progress[p.id] !== undefined && !leader.progress[p.id]!.isLearner)
+    : peers.filter((p) => p.state !== 'removed' && !p.isLearner);
+  return voters.map((p) => `127.0.0.1:${p.clientPort}`).join(',');
+}
+
 /** Redraws the status table in place (a terminal). */
 function liveTable(manager: ClusterManager): () => void {
   let drawn = 0;
+  const first = voterEndpoints(manager);
   const draw = () => {
     const events = manager.status().events.slice(-5).map(formatEvent);
-    const text = `${renderStatusTable(manager.status())}\n\nrecent events:\n${events.join('\n')}\n(Ctrl-C to stop)`;
+    const now = voterEndpoints(manager);
+    const moved = now === first ? '' : `members changed: ETCDCTL_ENDPOINTS=${now}\n\n`;
+    const text = `${moved}${renderStatusTable(manager.status())}\n\nrecent events:\n${events.join('\n')}\n(Ctrl-C to stop)`;
     if (drawn) process.stdout.write(`\x1b[${drawn}A\x1b[J`);
     process.stdout.write(`${text}\n`);
     drawn = text.split('\n').length;
@@ -88,9 +105,18 @@ function liveTable(manager: ClusterManager): () => void {
 /** Prints events and a status line when something changes (not a terminal: logs, CI). */
 function plainLines(manager: ClusterManager): () => void {
   console.log(renderStatusTable(manager.status()));
+  let printed = voterEndpoints(manager);
   const onEvent = (e: ClusterEvent) => console.log(formatEvent(e));
   manager.on('event', onEvent);
-  return () => manager.off('event', onEvent);
+  // Checked on a timer, not on the membership events: the leader's configuration reaches the status a moment later.
+  const timer = setInterval(() => {
+    const now = voterEndpoints(manager);
+    if (now !== printed) console.log(`ETCDCTL_ENDPOINTS=${(printed = now)}`);
+  }, 500);
+  return () => {
+    clearInterval(timer);
+    manager.off('event', onEvent);
+  };
 }
 
 function formatEvent(e: ClusterEvent): string {

@@ -71,6 +71,13 @@ test('raftlab ctl against a running cluster: flags anywhere, learners, values wi
       promoted = await cli('ctl', ...control, 'promote', name);
     }
     assert.equal(promoted.code, 0, promoted.stderr);
+    // raftlab up prints the endpoints again once the new voter counts; the learner alone did not change them.
+    const printed = () => [...cluster.output().matchAll(/^ETCDCTL_ENDPOINTS=(.*)$/gm)].map((m) => m[1]!.split(','));
+    for (let i = 0; printed().length < 2 && i < 50; i++) await sleep(100);
+    const lists = printed();
+    assert.equal(lists.length, 2, cluster.output());
+    assert.equal(lists[0]!.length, 3);
+    assert.equal(lists[1]!.length, 4);
 
     const put = await cli('ctl', ...control, 'put', '--', '--flag-like-key', '-v alue');
     assert.equal(put.code, 0, put.stderr);
