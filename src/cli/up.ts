@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { readSnapshotFile, SnapshotFileError } from '../api/etcd/snapshot-file.ts';
 import { ControlServer } from '../api/control-server.ts';
 import { ClusterManager } from '../cluster/cluster-manager.ts';
-import type { ClusterEvent } from '../cluster/status.ts';
+import { votingPeers, type ClusterEvent } from '../cluster/status.ts';
 import { renderStatusTable } from '../cluster/status-table.ts';
 import { intFlag, stringFlag, UsageError, type Args, type FlagSpec } from './args.ts';
 
@@ -75,13 +75,9 @@ function assertPortFree(port: number, what: string): Promise<void> {
  * membership changes move the list, so it is printed again when it changes.
  */
 function voterEndpoints(manager: ClusterManager): string {
-  const { peers } = manager.status();
-  // The leader's configuration says who votes; a peer's own report can lag behind it (a new member's first one).
-  const leader = peers.find((p) => p.role === 'leader' && p.state === 'up');
-  const voters = leader
-    ? peers.filter((p) => leader.progress[p.id] !== undefined && !leader.progress[p.id]!.isLearner)
-    : peers.filter((p) => p.state !== 'removed' && !p.isLearner);
-  return voters.map((p) => `127.0.0.1:${p.clientPort}`).join(',');
+  return votingPeers(manager.status().peers)
+    .map((p) => `127.0.0.1:${p.clientPort}`)
+    .join(',');
 }
 
 /** Redraws the status table in place (a terminal). */

@@ -83,8 +83,18 @@ export interface ClusterStatus {
   stats: { applied: number; writeLatencyP50: number; writeLatencyP99: number; commitsPerSecond: number };
 }
 
+/**
+ * The voting members: by the leader's configuration when a leader is up, since a peer's own report can lag behind
+ * it (a member that just joined as a learner has not reported yet; a promoted one reports a moment later).
+ */
+export function votingPeers(peers: PeerView[]): PeerView[] {
+  const leader = peers.find((p) => p.role === 'leader' && p.state === 'up' && Object.keys(p.progress).length > 0);
+  const isVoter = leader ? (p: PeerView) => leader.progress[p.id] !== undefined && !leader.progress[p.id]!.isLearner : (p: PeerView) => !p.isLearner;
+  return peers.filter((p) => p.state !== 'removed' && isVoter(p));
+}
+
 export function quorumView(peers: PeerView[]): QuorumView {
-  const voters = peers.filter((p) => p.state !== 'removed' && !p.isLearner);
+  const voters = votingPeers(peers);
   const members = voters.length;
   const quorum = Math.floor(members / 2) + 1;
   const failed = voters.filter((p) => p.state !== 'up' || p.cutOff).length;

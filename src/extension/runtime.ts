@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClusterManager } from '../cluster/cluster-manager.ts';
 import { ControlServer } from '../api/control-server.ts';
-import type { ClusterStatus } from '../cluster/status.ts';
+import { votingPeers, type ClusterStatus } from '../cluster/status.ts';
 import { explainEtcdError } from '../keys/etcd-errors.ts';
 import { Etcd3Source, parseEndpoints, type ConnectOptions } from '../keys/etcd3-source.ts';
 import { clusterManagerHost, type DashboardHost } from './dashboard-host.ts';
@@ -109,7 +109,7 @@ export class LocalCluster {
 
 /** The voters' client endpoints: a learner answers keys requests with "rpc not supported for learner". */
 function voterEndpoints(status: ClusterStatus): string[] {
-  return status.peers.filter((p) => p.state !== 'removed' && !p.isLearner).map((p) => `127.0.0.1:${p.clientPort}`);
+  return votingPeers(status.peers).map((p) => `127.0.0.1:${p.clientPort}`);
 }
 
 /** One member of an external etcd, as its Cluster view shows it. */
