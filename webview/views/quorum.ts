@@ -1,6 +1,7 @@
 // The quorum math for the current membership: voters, quorum size floor(n/2)+1, failures tolerated, failures
 // now, and why an even size buys nothing.
 import { h, setText, toggleClass } from '../dom.ts';
+import { votingPeers } from '../../src/cluster/status.ts';
 import type { ClusterStatus } from '../protocol.ts';
 
 export class QuorumView {
@@ -56,7 +57,7 @@ export class QuorumView {
     );
     toggleClass(this.note, 'warn', n > 0 && n % 2 === 0);
     // One dot per voter: healthy first, then failed, with the quorum line after the quorum-th dot.
-    const voters = status.peers.filter((p) => p.state !== 'removed' && !p.isLearner);
+    const voters = votingPeers(status.peers);
     const healthy = voters.filter((p) => p.state === 'up' && !p.cutOff);
     const failed = voters.filter((p) => !(p.state === 'up' && !p.cutOff));
     const key = `${healthy.map((p) => p.name).join()}|${failed.map((p) => p.name).join()}|${q.quorum}`;
