@@ -36,7 +36,7 @@ const REASONS: Record<string, string> = {
   ECONNRESET: 'connection reset',
 };
 
-/** The error to show for what an etcd call threw; `requestBytes` is the size of the value being written. */
+/** The error to show for what an etcd call threw; `requestBytes` is the size of the value being written (0 for a delete), undefined for a read. */
 export function explainEtcdError(err: unknown, requestBytes?: number): unknown {
   const message = (err as { message?: unknown })?.message;
   if (typeof message !== 'string') return err;

@@ -60,6 +60,7 @@ async function explained<T>(call: () => Promise<T>, requestBytes?: number): Prom
 export class Etcd3Source implements KvSource {
   private current: Etcd3;
   private currentEndpoints: string[];
+  private closed = false;
   private readonly watches = new Set<OpenWatch>();
   /** Watchers being created, each on the client current when it started. */
   private readonly starting = new Set<Promise<void>>();
@@ -88,7 +89,8 @@ export class Etcd3Source implements KvSource {
    * the open watches move to it. Returns whether anything changed.
    */
   setEndpoints(endpoints: string[]): boolean {
-    if (endpoints.length === 0 || sameEndpoints(endpoints, this.currentEndpoints)) return false;
+    // A closed source stays closed: a status arriving while the cluster stops must not open a new client.
+    if (this.closed || endpoints.length === 0 || sameEndpoints(endpoints, this.currentEndpoints)) return false;
     const old = this.current;
     // Watchers still being created on the old client cancel themselves (startWatcher); wait for those too.
     const leaving: Promise<unknown>[] = [...this.starting];
@@ -166,7 +168,8 @@ export class Etcd3Source implements KvSource {
   }
 
   async deleteRange(key: Uint8Array, rangeEnd?: Uint8Array) {
-    const res = await explained(() => this.client.kv.deleteRange({ key: buf(key), ...(rangeEnd ? { range_end: buf(rangeEnd) } : {}) }));
+    // A write with no value bytes: its errors read as a write's ("may or may not have happened").
+    const res = await explained(() => this.client.kv.deleteRange({ key: buf(key), ...(rangeEnd ? { range_end: buf(rangeEnd) } : {}) }), 0);
     return { deleted: Number(res.deleted ?? 0), revision: Number(res.header?.revision ?? 0) };
   }
 
@@ -254,6 +257,7 @@ export class Etcd3Source implements KvSource {
 
   /** Cancels every watcher (ones still being created too), then closes the client. */
   close(): void {
+    this.closed = true;
     for (const w of this.watches) w.watcher = undefined;
     this.watches.clear();
     for (const watcher of [...this.live.keys()]) void this.cancelWatcher(watcher);

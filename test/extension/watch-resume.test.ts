@@ -42,3 +42,10 @@ test('changes made while a watch moves to a new client are delivered once, in re
     writer.close();
   }
 });
+
+test('a closed source ignores new endpoints instead of opening a client for them', () => {
+  const endpoints = cluster.manager.endpoints();
+  const source = new Etcd3Source({ endpoints });
+  source.close();
+  assert.equal(source.setEndpoints(endpoints.slice(0, 2)), false);
+});
