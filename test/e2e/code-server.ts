@@ -224,3 +224,36 @@ export async function startCodeServer(opts: StartOptions): Promise<CodeServer> {
   return server;
 }
 
+/**
+ * The .vsix packaged into a temporary folder and installed into a fresh code-server, set up for a local 3-node
+ * cluster on `clientPortBase` with etcd's timing (a loaded CI machine sees no spurious elections) and typed text
+ * landing as typed. `settings` adds to or overrides that; close() also removes the package.
+ */
+export async function startRaftLabCodeServer(clientPortBase: number, settings: Record<string, unknown> = {}): Promise<CodeServer> {
+  const vsixDir = mkdtempSync(join(tmpdir(), 'raftlab-e2e-vsix-'));
+  try {
+    const server = await startCodeServer({
+      vsix: buildVsix(join(vsixDir, 'raftlab-e2e.vsix')),
+      settings: {
+        'raftlab.clientPortBase': clientPortBase,
+        'raftlab.controlPort': 0,
+        'raftlab.timing': 'etcd',
+        'raftlab.nodes': 3,
+        'editor.autoClosingBrackets': 'never',
+        'editor.autoClosingQuotes': 'never',
+        ...settings,
+      },
+      keep: !!process.env.KEEP,
+    });
+    const close = server.close.bind(server);
+    server.close = async () => {
+      await close();
+      rmSync(vsixDir, { recursive: true, force: true });
+    };
+    return server;
+  } catch (err) {
+    rmSync(vsixDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+

@@ -6,17 +6,15 @@
 // Screenshots land in test/e2e/artifacts/. The first run installs code-server (about two minutes).
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { freePortRange } from '../api/support.ts';
-import { buildVsix, missingPrerequisites, startCodeServer, type CodeServer } from './code-server.ts';
+import { missingPrerequisites, startRaftLabCodeServer, type CodeServer } from './code-server.ts';
 
 const missing = missingPrerequisites();
 let cs: CodeServer | undefined;
 let endpoints = '';
-let vsixDir = '';
 
 /** A line of the Raft Lab output channel's log file under the run's user data folder. */
 function findLogLine(dir: string, pattern: RegExp): string | undefined {
@@ -53,32 +51,17 @@ function etcdctl(...args: string[]): string {
 
 before(async () => {
   if (missing) return;
-  vsixDir = mkdtempSync(join(tmpdir(), 'raftlab-e2e-vsix-'));
-  const vsix = buildVsix(join(vsixDir, 'raftlab-e2e.vsix'));
   const base = await freePortRange(4);
   endpoints = [0, 1, 2].map((i) => `127.0.0.1:${base + i}`).join(',');
-  cs = await startCodeServer({
-    vsix,
-    settings: {
-      'raftlab.clientPortBase': base,
-      'raftlab.controlPort': 0,
-      // etcd's own timing (1 s elections): a loaded CI machine does not see spurious elections
-      'raftlab.timing': 'etcd',
-      'raftlab.nodes': 3,
-      // small pages, so a folder shows "Load more…"
-      'raftlab.pageSize': 5,
-      // typed text lands as typed
-      'editor.autoClosingBrackets': 'never',
-      'editor.autoClosingQuotes': 'never',
-      'editor.formatOnType': false,
-    },
-    keep: !!process.env.KEEP,
+  cs = await startRaftLabCodeServer(base, {
+    // small pages, so a folder shows "Load more…"
+    'raftlab.pageSize': 5,
+    'editor.formatOnType': false,
   });
 });
 
 after(async () => {
   await cs?.close();
-  if (vsixDir) rmSync(vsixDir, { recursive: true, force: true });
 });
 
 // Skipped only outside CI when Chromium or ripgrep is missing (see missingPrerequisites); in CI that fails.
