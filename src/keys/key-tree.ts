@@ -124,7 +124,7 @@ export class KeyTreeModel {
   readonly pageSize: number;
   readonly root: Uint8Array;
   private readonly loaded = new Map<string, Loaded>();
-  private readonly loading = new Map<string, Promise<void>>();
+  private readonly loading = new Map<string, Promise<Loaded>>();
   private readonly folders = new Map<string, FolderNode>();
   /** How many children a folder shows: a page, and another for each "Load more…"; kept across reloads. */
   private readonly wanted = new Map<string, number>();
@@ -148,7 +148,7 @@ export class KeyTreeModel {
     const prefix = folder?.prefix ?? this.root;
     const hex = toHex(prefix);
     let state = this.loaded.get(hex);
-    while (!state) {
+    if (!state) {
       let pending = this.loading.get(hex);
       if (!pending) {
         const started = this.load(folder, hex).finally(() => {
@@ -156,8 +156,9 @@ export class KeyTreeModel {
         });
         this.loading.set(hex, (pending = started));
       }
-      await pending;
-      state = this.loaded.get(hex);
+      // A load overtaken by a change is answered all the same, not retried: whoever made the change reloads the
+      // folder again (the view refreshes it), and retrying here starved the caller while a writer kept changing it.
+      state = await pending;
     }
     const out: TreeNode[] = [...state.nodes];
     if (state.next) out.push({ kind: 'more', id: `more:${hex}`, parent: folder, loaded: state.nodes.length });
@@ -232,13 +233,15 @@ export class KeyTreeModel {
     this.generation.set(hex, (this.generation.get(hex) ?? 0) + 1);
   }
 
-  private async load(folder: FolderNode | undefined, hex: string): Promise<void> {
+  /** Loads a folder's children; keeps them only if nothing made them stale meanwhile. */
+  private async load(folder: FolderNode | undefined, hex: string): Promise<Loaded> {
     const prefix = folder?.prefix ?? this.root;
     const generation = this.generation.get(hex) ?? 0;
     const want = Math.max(this.pageSize, this.wanted.get(hex) ?? 0);
     const page = await listChildren(this.source, prefix, this.separator, { limit: want });
-    const nodes = await this.toNodes(page.children, folder);
-    if ((this.generation.get(hex) ?? 0) === generation) this.loaded.set(hex, { nodes, next: page.next });
+    const state: Loaded = { nodes: await this.toNodes(page.children, folder), next: page.next };
+    if ((this.generation.get(hex) ?? 0) === generation) this.loaded.set(hex, state);
+    return state;
   }
 
   private async toNodes(entries: ChildEntry[], parent: FolderNode | undefined): Promise<(FolderNode | KeyNode)[]> {

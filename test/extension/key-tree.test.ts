@@ -145,3 +145,24 @@ test('a change that lands while a folder is loading is not lost', async () => {
   assert.deepEqual(labels(await reloaded), ['/late/new']);
   assert.deepEqual(labels(await model.children()), ['/late/new']);
 });
+
+test('a folder that keeps changing while it loads still answers (a busy writer cannot starve the view)', async () => {
+  const slow: KvSource = Object.create(cluster.source) as KvSource;
+  slow.range = async (req: RangeRequest) => {
+    await new Promise((r) => setTimeout(r, 40)); // each load is overtaken by the next event
+    return cluster.source.range(req);
+  };
+  const model = new KeyTreeModel(slow, { separator: '/', pageSize: 100, root: text('/app/') });
+  let events = 0;
+  const writer = setInterval(() => {
+    events++;
+    model.applyEvents([putEvent('/app/a')]);
+  }, 10);
+  try {
+    const answered = await Promise.race([model.children(), new Promise<undefined>((r) => setTimeout(r, 3000))]);
+    assert.ok(answered, `no answer within 3 s while ${events} events kept the folder changing`);
+    assert.ok(labels(answered).includes('/app/cfg/'), labels(answered).join(' '));
+  } finally {
+    clearInterval(writer);
+  }
+});
