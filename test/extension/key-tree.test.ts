@@ -159,7 +159,7 @@ test('a folder that keeps changing while it loads still answers (a busy writer c
     model.applyEvents([putEvent('/app/a')]);
   }, 10);
   try {
-    const answered = await Promise.race([model.children(), new Promise<undefined>((r) => setTimeout(r, 3000))]);
+    const answered = await Promise.race([model.children(), new Promise<undefined>((r) => setTimeout(() => r(undefined), 3000))]);
     assert.ok(answered, `no answer within 3 s while ${events} events kept the folder changing`);
     assert.ok(labels(answered).includes('/app/cfg/'), labels(answered).join(' '));
   } finally {
