@@ -68,8 +68,7 @@ export async function runWorkload(
             break;
           case 'txn-cas': {
             const next = Buffer.from(String(++seq));
-            const res = await client.cas(casKey, casValue, next);
-            if (!res.succeeded) throw new Error('compare-and-swap failed');
+            if (!(await client.cas(casKey, casValue, next))) throw new Error('compare-and-swap failed');
             casValue = next;
             break;
           }
