@@ -43,7 +43,7 @@ interface OpenWatch {
   onError: ((err: Error) => void) | undefined;
   /** Its watcher on the current client: connected, or still being created. */
   watcher: Watcher | undefined;
-  /** The first revision the old client's watcher had not seen: its successor after a client swap starts there. */
+  /** The first revision its watcher has not delivered: a successor after a client swap starts there. */
   resumeAt: number | undefined;
 }
 
@@ -100,9 +100,6 @@ export class Etcd3Source implements KvSource {
       // The old watcher (connected, or still being created) goes quietly and is cancelled.
       const watcher = w.watcher;
       w.watcher = undefined;
-      // etcd3 keeps the revision after the last one the watcher saw (what it resumes from on its own reconnects).
-      const next = Number(watcher?.lastRevision() ?? 0);
-      if (next > 0) w.resumeAt = next;
       if (watcher) leaving.push(this.cancelWatcher(watcher));
       void this.startWatcher(w).catch((err: Error) => w.onError?.(err));
     }
@@ -218,10 +215,19 @@ export class Etcd3Source implements KvSource {
     const watcher = (w.rangeEnd ? builder.inRange({ start: buf(w.key), end: buf(w.rangeEnd) }) : builder.key(buf(w.key))).watcher();
     w.watcher = watcher;
     const cancelled = new Promise<'cancelled'>((resolve) => this.live.set(watcher, () => resolve('cancelled')));
+    // Where a successor resumes is kept here, not taken from etcd3's lastRevision(): that jumps to the created
+    // answer's revision (the store's current one), ahead of the history a resumed watch has yet to receive, so a
+    // swap right then lost it. A watch from "now" starts after the created answer's revision; later, after the
+    // last event seen.
+    watcher.once('connected', (res) => {
+      if (w.watcher === watcher && w.resumeAt === undefined) w.resumeAt = Number(res.header.revision) + 1;
+    });
     watcher.on('data', (res) => {
       if (w.watcher !== watcher) return;
       const events = (res.events ?? []).map((e) => ({ type: e.type === 'Delete' ? 'delete' : 'put', kv: toKeyValue(e.kv) }) as WatchEvent);
-      if (events.length > 0) w.onEvents(events);
+      if (events.length === 0) return;
+      w.resumeAt = Math.max(w.resumeAt ?? 0, events[events.length - 1]!.kv.modRevision + 1);
+      w.onEvents(events);
     });
     let created = false;
     const confirmed = new Promise<'created'>((resolve, reject) => {

@@ -43,6 +43,51 @@ test('changes made while a watch moves to a new client are delivered once, in re
   }
 });
 
+test('a swap while a resumed watch is still receiving its history resumes after the last event, not at the created revision', { timeout: 60_000 }, async () => {
+  // The watched peer is a follower: pausing it leaves the cluster its leader.
+  const lead = await cluster.manager.waitForLeader();
+  const peers = cluster.manager.status().peers;
+  const watchedPeer = peers.find((p) => p.id !== lead)!;
+  const [e1, e2] = peers.filter((p) => p !== watchedPeer).map((p) => `127.0.0.1:${p.clientPort}`) as [string, string];
+  const e3 = `127.0.0.1:${watchedPeer.clientPort}`;
+  const n3 = watchedPeer.id;
+  const watched = new Etcd3Source({ endpoints: [e3] });
+  const writer = new Etcd3Source({ endpoints: [e1, e2] });
+  const events: WatchEvent[] = [];
+  let swapped = false;
+  const watch = await watched.watch(text('/hist/'), text('/hist0'), (batch) => {
+    events.push(...batch);
+    // The first history answer of the watch resumed on e1: swap again before the rest of its history arrives.
+    if (!swapped && events.length > 1) {
+      swapped = true;
+      watched.setEndpoints([e2]);
+    }
+  });
+  try {
+    await writer.put(text('/hist/before'), text('1'));
+    for (let i = 0; i < 100 && events.length < 1; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(events.length, 1, 'the watch is live');
+    // Its peer stops applying, so its watcher falls behind by more revisions than one watch answer carries (1,000).
+    cluster.manager.pause(n3);
+    const total = 2500;
+    for (let i = 0; i < total; i += 100) {
+      await Promise.all(Array.from({ length: 100 }, (_, j) => writer.put(text(`/hist/k${i + j}`), text('x'))));
+    }
+    watched.setEndpoints([e1]);
+    const deadline = Date.now() + 20_000;
+    while (events.length < total + 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(swapped, true);
+    const keys = events.map((e) => str(e.kv.key));
+    assert.equal(new Set(keys).size, keys.length, 'no event twice');
+    assert.equal(keys.length, total + 1, `every change once (got ${keys.length})`);
+  } finally {
+    cluster.manager.resume(n3);
+    await watch.close();
+    watched.close();
+    writer.close();
+  }
+});
+
 test('a closed source ignores new endpoints instead of opening a client for them', () => {
   const endpoints = cluster.manager.endpoints();
   const source = new Etcd3Source({ endpoints });
