@@ -15,6 +15,7 @@ import { maintenanceService } from '../api/etcd/maintenance-service.ts';
 import { Gateway } from '../api/etcd/gateway.ts';
 import { httpEndpoints } from '../api/etcd/http-endpoints.ts';
 import { etcdServiceDefinitions } from '../api/etcd/proto.ts';
+import { installUnaryFastPath } from '../api/etcd/unary-fast-path.ts';
 import { watchService } from '../api/etcd/watch-service.ts';
 import { listenClientPort, type ClientPort } from './client-port.ts';
 import type { KvPeer } from './kv-peer.ts';
@@ -67,6 +68,8 @@ export async function startClientServer(init: PeerInit, runtime: PeerRuntime, kv
 
   // gRPC and etcd's plain-HTTP endpoints share the client port (client-port.ts tells them apart).
   const grpc = server.createConnectionInjector(ServerCredentials.createInsecure());
+  // Unary calls skip grpc-js's per-call machinery (unary-fast-path.ts); RAFTLAB_GRPC_FAST_PATH=0 turns that off.
+  if (process.env.RAFTLAB_GRPC_FAST_PATH !== '0') installUnaryFastPath(server, def, services, maxRequestBytes);
   // The JSON gateway's bodies are base64 inside JSON: a third larger than the messages they carry.
   const endpoints = httpEndpoints(ctx, new Gateway(def, services, Math.ceil(maxRequestBytes * 1.4)));
   const http = createHttpServer((req, res) => {
