@@ -93,16 +93,19 @@ function serveUnary(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, met
   stream.on('error', () => undefined);
   const chunks: Buffer[] = [];
   let received = 0;
+  let checked = false;
   let refused = false;
   stream.on('data', (chunk: Buffer) => {
     if (refused) return;
     chunks.push(chunk);
     received += chunk.length;
-    if (received >= 5 && chunks.length <= 2) {
-      const head = chunks.length === 1 ? chunk : Buffer.concat(chunks);
-      const length = head.readUInt32BE(1);
+    // The declared length is checked as soon as it is in: an oversized message is refused before it is buffered.
+    if (!checked && received >= 5) {
+      checked = true;
+      const length = (chunks.length === 1 ? chunk : Buffer.concat(chunks)).readUInt32BE(1);
       if (length > maxRequestBytes) {
         refused = true;
+        chunks.length = 0;
         sendStatus(stream, Status.RESOURCE_EXHAUSTED, `Received message larger than max (${length} vs ${maxRequestBytes})`);
       }
     }
