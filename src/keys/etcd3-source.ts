@@ -219,14 +219,22 @@ export class Etcd3Source implements KvSource {
     // answer's revision (the store's current one), ahead of the history a resumed watch has yet to receive, so a
     // swap right then lost it. A watch from "now" starts after the created answer's revision; later, after the
     // last event seen.
-    watcher.once('connected', (res) => {
-      if (w.watcher === watcher && w.resumeAt === undefined) w.resumeAt = Number(res.header.revision) + 1;
+    // etcd3 itself reconnects a watcher from the same wrong revision when its connection breaks (a peer killed), so
+    // the revision it will ask for is corrected after etcd3's own listeners (registered first) have set theirs.
+    const keepResumePoint = () => {
+      if (w.resumeAt !== undefined) watcher.request.start_revision = w.resumeAt;
+    };
+    watcher.on('connected', (res) => {
+      if (w.watcher !== watcher) return;
+      w.resumeAt ??= Number(res.header.revision) + 1;
+      keepResumePoint();
     });
     watcher.on('data', (res) => {
       if (w.watcher !== watcher) return;
       const events = (res.events ?? []).map((e) => ({ type: e.type === 'Delete' ? 'delete' : 'put', kv: toKeyValue(e.kv) }) as WatchEvent);
       if (events.length === 0) return;
       w.resumeAt = Math.max(w.resumeAt ?? 0, events[events.length - 1]!.kv.modRevision + 1);
+      keepResumePoint();
       w.onEvents(events);
     });
     let created = false;

@@ -88,6 +88,45 @@ test('a swap while a resumed watch is still receiving its history resumes after 
   }
 });
 
+test("a peer killed while a watch receives its history: etcd3's reconnect resumes after the last event too", { timeout: 90_000 }, async () => {
+  const lead = await cluster.manager.waitForLeader();
+  const [serving, lagging] = cluster.manager.status().peers.filter((p) => p.id !== lead);
+  assert.ok(serving && lagging);
+  const at = (p: { clientPort: number }) => `127.0.0.1:${p.clientPort}`;
+  const watched = new Etcd3Source({ endpoints: [at(lagging)] });
+  const writer = new Etcd3Source({ endpoints: cluster.manager.endpoints().filter((e) => e !== at(lagging)) });
+  const events: WatchEvent[] = [];
+  let killed: Promise<void> | undefined;
+  const watch = await watched.watch(text('/kill/'), text('/kill0'), (batch) => {
+    events.push(...batch);
+    // The first history answer on `serving`: its peer dies, and etcd3 reconnects the watch once it is back.
+    if (!killed && events.length > 1) killed = cluster.manager.kill(serving.id).then(() => cluster.manager.restart(serving.id));
+  });
+  try {
+    await writer.put(text('/kill/before'), text('1'));
+    for (let i = 0; i < 100 && events.length < 1; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(events.length, 1, 'the watch is live');
+    cluster.manager.pause(lagging.id);
+    const total = 2500;
+    for (let i = 0; i < total; i += 100) {
+      await Promise.all(Array.from({ length: 100 }, (_, j) => writer.put(text(`/kill/k${i + j}`), text('x'))));
+    }
+    watched.setEndpoints([at(serving)]);
+    const deadline = Date.now() + 45_000;
+    while (events.length < total + 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(killed, 'the peer was killed mid-history');
+    await killed;
+    const keys = events.map((e) => str(e.kv.key));
+    assert.equal(new Set(keys).size, keys.length, 'no event twice');
+    assert.equal(keys.length, total + 1, `every change once (got ${keys.length})`);
+  } finally {
+    cluster.manager.resume(lagging.id);
+    await watch.close();
+    watched.close();
+    writer.close();
+  }
+});
+
 test('a closed source ignores new endpoints instead of opening a client for them', () => {
   const endpoints = cluster.manager.endpoints();
   const source = new Etcd3Source({ endpoints });
