@@ -86,13 +86,13 @@ async function leaderIndex(client: EtcdClient, n: number, skip = -1): Promise<nu
 // ------------------------------------------------------------------ Raft Lab
 
 /** `nodeFlags` go to the cluster's Node process (e.g. --cpu-prof), for bench:profile. */
-export async function startRaftLab(cli: string, timing: 'etcd' | 'fast' = 'etcd', nodeFlags: string[] = []): Promise<System & { pid: number }> {
+export async function startRaftLab(cli: string, timing: 'etcd' | 'fast' = 'etcd', nodeFlags: string[] = [], upArgs: string[] = []): Promise<System & { pid: number }> {
   const dir = await mkdtemp(join(tmpdir(), 'raftlab-bench-'));
   const port = await freePortRange(3);
   const controlPort = await freePort();
   const endpoints = [0, 1, 2].map((i) => `127.0.0.1:${port + i}`);
   const started = performance.now();
-  const child = spawn(process.execPath, [...nodeFlags, cli, 'up', '--data-dir', dir, '--port', String(port), '--control-port', String(controlPort), '--timing', timing], {
+  const child = spawn(process.execPath, [...nodeFlags, cli, 'up', '--data-dir', dir, '--port', String(port), '--control-port', String(controlPort), '--timing', timing, ...upArgs], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const client = new EtcdClient(endpoints);

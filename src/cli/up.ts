@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { readSnapshotFile, SnapshotFileError } from '../api/etcd/snapshot-file.ts';
 import { ControlServer } from '../api/control-server.ts';
-import { ClusterManager } from '../cluster/cluster-manager.ts';
+import { ClusterManager, DEFAULT_SNAPSHOT_COUNT } from '../cluster/cluster-manager.ts';
 import { votingPeers, type ClusterEvent } from '../cluster/status.ts';
 import { renderStatusTable } from '../cluster/status-table.ts';
 import { intFlag, stringFlag, UsageError, type Args, type FlagSpec } from './args.ts';
@@ -22,7 +22,7 @@ export async function runUp(args: Args, dashboardDir: string | undefined): Promi
   if (timing !== 'etcd' && timing !== 'fast') throw new UsageError(`--timing is etcd or fast, got ${JSON.stringify(timing)}`);
   const memory = args.flags.get('memory') === true;
   const dataDir = stringFlag(args, 'data-dir', '.raftlab');
-  const snapshotCount = intFlag(args, 'snapshot-count', 10_000, 10, 10_000_000);
+  const snapshotCount = intFlag(args, 'snapshot-count', DEFAULT_SNAPSHOT_COUNT, 10, 10_000_000);
   const restoreFile = args.flags.get('restore');
   const restore = typeof restoreFile === 'string' ? await readRestore(restoreFile) : undefined;
 
