@@ -120,3 +120,18 @@ test('requests grpc-js refuses: too large, not protobuf, no message, two message
   gz[0] = 1;
   await same('KV', 'Range', gz, { 'grpc-encoding': 'gzip' });
 });
+
+test('odd bodies and headers are answered as grpc-js answers them', async () => {
+  const one = framed(encode('KV', 'Range', { key: Buffer.from('a') }));
+  await same('KV', 'Range', one.subarray(0, one.length - 2)); // a message cut short
+  const flagged = Buffer.from(one);
+  flagged[0] = 1; // the compressed flag without an encoding
+  await same('KV', 'Range', flagged);
+  await same('KV', 'Range', Buffer.concat([one, Buffer.from([0, 0, 0])])); // a stray partial frame after it
+  const oversizedSecond = Buffer.alloc(5);
+  oversizedSecond.writeUInt32BE(64 * 1024 * 1024, 1);
+  await same('KV', 'Range', Buffer.concat([one, oversizedSecond])); // a second frame declared too large
+  await same('KV', 'Range', Buffer.concat([one, one, Buffer.alloc(256 * 1024)])); // a second message, then more
+  await same('KV', 'Range', one, { 'grpc-timeout': 'abc' });
+  await same('KV', 'Range', one, { 'grpc-timeout': '5S' });
+});

@@ -80,59 +80,70 @@ export function installUnaryFastPath(
   http2.removeListener('stream', grpcStream);
   http2.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ...rest: unknown[]) => {
     const method = methods.get(headers[':path'] ?? '');
-    const encoding = headers['grpc-encoding'];
-    const plain = encoding === undefined || encoding === 'identity';
-    if (method && plain && String(headers['content-type']).startsWith('application/grpc')) serveUnary(stream, headers, method, maxRequestBytes);
+    if (method && takes(headers)) serveUnary(stream, headers, method, maxRequestBytes);
     else grpcStream.call(http2, stream, headers, ...rest);
   });
   return true;
 }
 
+/** grpc-js's own pattern for the header (unanchored, as there); a value it cannot read is left to grpc-js. */
+const GRPC_TIMEOUT = /(\d{1,8})\s*([HMSmun])/;
+
+/** Whether the fast path may take the call: anything unusual goes to grpc-js, which has an answer for it. */
+function takes(headers: IncomingHttpHeaders): boolean {
+  const encoding = headers['grpc-encoding'];
+  if (encoding !== undefined && encoding !== 'identity') return false;
+  const timeout = headers['grpc-timeout'];
+  if (timeout !== undefined && !GRPC_TIMEOUT.test(String(timeout))) return false;
+  return String(headers['content-type']).startsWith('application/grpc');
+}
+
 function serveUnary(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, method: FastMethod, maxRequestBytes: number): void {
   // A client that resets its stream must not take the peer down; 'close' tells the handler's answer to stay put.
   stream.on('error', () => undefined);
-  const chunks: Buffer[] = [];
-  let received = 0;
-  let checked = false;
+  // The body is read a frame at a time, as grpc-js's decoder does: at most one partial frame is held, every
+  // frame's declared length is checked before it is buffered, and a second message ends the call at once.
+  let parts: Buffer[] = []; // the bytes received of the frame not yet complete (no copies until it is)
+  let have = 0;
+  let frameBytes = -1; // that frame's size, once its 5-byte header is in
+  let message: Buffer | undefined;
   let refused = false;
+  const refuse = (code: number, details: string) => {
+    refused = true;
+    parts = [];
+    sendStatus(stream, code, details);
+  };
   stream.on('data', (chunk: Buffer) => {
     if (refused) return;
-    chunks.push(chunk);
-    received += chunk.length;
-    // The declared length is checked as soon as it is in: an oversized message is refused before it is buffered.
-    if (!checked && received >= 5) {
-      checked = true;
-      const length = (chunks.length === 1 ? chunk : Buffer.concat(chunks)).readUInt32BE(1);
-      if (length > maxRequestBytes) {
-        refused = true;
-        chunks.length = 0;
-        sendStatus(stream, Status.RESOURCE_EXHAUSTED, `Received message larger than max (${length} vs ${maxRequestBytes})`);
+    parts.push(chunk);
+    have += chunk.length;
+    for (;;) {
+      if (frameBytes < 0) {
+        if (have < 5) return;
+        if (parts[0]!.length < 5) parts = [Buffer.concat(parts, have)];
+        const length = parts[0]!.readUInt32BE(1);
+        if (length > maxRequestBytes) return refuse(Status.RESOURCE_EXHAUSTED, `Received message larger than max (${length} vs ${maxRequestBytes})`);
+        frameBytes = 5 + length;
       }
+      if (have < frameBytes) return;
+      if (message) return refuse(Status.UNIMPLEMENTED, `Received a second request message for server streaming method ${method.path}`);
+      const all = parts.length === 1 ? parts[0]! : Buffer.concat(parts, have);
+      message = all.subarray(5, frameBytes);
+      const rest = all.subarray(frameBytes);
+      parts = rest.length > 0 ? [rest] : [];
+      have = rest.length;
+      frameBytes = -1;
     }
   });
   stream.on('end', () => {
     if (refused) return;
-    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-    if (body.length < 5) {
-      sendStatus(stream, Status.UNIMPLEMENTED, `Received no request message for server streaming method ${method.path}`);
-      return;
-    }
-    const length = body.readUInt32BE(1);
-    if (body[0] !== 0 || body.length < 5 + length) {
-      // a compressed flag without grpc-encoding, or a message cut short: grpc-js's answers
-      sendStatus(stream, Status.INTERNAL, body[0] !== 0 ? 'Invalid compression flag' : 'Error deserializing request');
-      return;
-    }
-    if (body.length > 5 + length) {
-      sendStatus(stream, Status.UNIMPLEMENTED, `Received a second request message for server streaming method ${method.path}`);
-      return;
-    }
+    // grpc-js serves a message followed by a stray partial frame, and ignores the compressed flag without an encoding.
+    if (!message) return sendStatus(stream, Status.UNIMPLEMENTED, `Received no request message for server streaming method ${method.path}`);
     let request: unknown;
     try {
-      request = method.deserialize(body.subarray(5, 5 + length));
+      request = method.deserialize(message);
     } catch {
-      sendStatus(stream, Status.INTERNAL, 'Error deserializing request');
-      return;
+      return sendStatus(stream, Status.INTERNAL, 'Error deserializing request');
     }
     const call = new FastUnaryCall(request, headers, stream);
     stream.once('close', () => (call.cancelled = true));
@@ -150,8 +161,8 @@ function serveUnary(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, met
       let bytes: Buffer;
       try {
         bytes = method.serialize(response);
-      } catch (cause) {
-        sendStatus(stream, Status.INTERNAL, `Error serializing response: ${(cause as Error).message}`);
+      } catch {
+        sendStatus(stream, Status.INTERNAL, 'Error serializing response');
         return;
       }
       if (stream.destroyed || stream.closed) return;
@@ -169,8 +180,12 @@ function serveUnary(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, met
     };
     try {
       method.implementation(call, respond);
-    } catch (err) {
-      respond(err);
+    } catch {
+      // as grpc-js answers a handler that throws (its details only with GRPC_NODE_DEBUG_SEND_ERROR_DETAILS)
+      if (!answered) {
+        answered = true;
+        sendStatus(stream, Status.UNKNOWN, 'Unknown error');
+      }
     }
   });
 }
