@@ -232,10 +232,12 @@ export class Etcd3Source implements KvSource {
     watcher.on('data', (res) => {
       if (w.watcher !== watcher) return;
       const events = (res.events ?? []).map((e) => ({ type: e.type === 'Delete' ? 'delete' : 'put', kv: toKeyValue(e.kv) }) as WatchEvent);
-      if (events.length === 0) return;
-      w.resumeAt = Math.max(w.resumeAt ?? 0, events[events.length - 1]!.kv.modRevision + 1);
+      // An answer without events is a progress notification: etcd sends one only to a watch that has everything
+      // up to its revision, so a successor may start after it (as etcd's Go client does).
+      const seen = events.length > 0 ? events[events.length - 1]!.kv.modRevision : Number(res.header?.revision ?? 0);
+      w.resumeAt = Math.max(w.resumeAt ?? 0, seen + 1);
       keepResumePoint();
-      w.onEvents(events);
+      if (events.length > 0) w.onEvents(events);
     });
     let created = false;
     const confirmed = new Promise<'created'>((resolve, reject) => {
