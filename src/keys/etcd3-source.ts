@@ -45,6 +45,8 @@ interface OpenWatch {
   watcher: Watcher | undefined;
   /** The first revision its watcher has not delivered: a successor after a client swap starts there. */
   resumeAt: number | undefined;
+  /** The creation of its latest watcher (a swap starts another). */
+  starting: Promise<void> | undefined;
 }
 
 /** Runs an etcd call; what it throws comes out explained. A write over etcd's request limit is not sent. */
@@ -101,7 +103,8 @@ export class Etcd3Source implements KvSource {
       const watcher = w.watcher;
       w.watcher = undefined;
       if (watcher) leaving.push(this.cancelWatcher(watcher));
-      void this.startWatcher(w).catch((err: Error) => w.onError?.(err));
+      w.starting = this.startWatcher(w);
+      w.starting.catch((err: Error) => w.onError?.(err));
     }
     // Closed once its watchers are gone, or after a few seconds when its endpoints no longer answer.
     const grace = new Promise((r) => setTimeout(r, 5000).unref());
@@ -176,11 +179,17 @@ export class Etcd3Source implements KvSource {
   }
 
   async watch(key: Uint8Array, rangeEnd: Uint8Array | undefined, onEvents: (events: WatchEvent[]) => void, onError?: (err: Error) => void): Promise<WatchHandle> {
-    const w: OpenWatch = { key, rangeEnd, onEvents, onError, watcher: undefined, resumeAt: undefined };
+    const w: OpenWatch = { key, rangeEnd, onEvents, onError, watcher: undefined, resumeAt: undefined, starting: undefined };
     // Listed before it starts, so a client swap meanwhile starts it again on the new client.
     this.watches.add(w);
     try {
-      await this.startWatcher(w);
+      w.starting = this.startWatcher(w);
+      // Answered once the watcher that will deliver is confirmed: one a swap replaced before etcd confirmed it had
+      // no revision to hand on, so its successor only sees changes from its own creation.
+      for (let awaited; awaited !== w.starting; ) {
+        awaited = w.starting;
+        await awaited;
+      }
     } catch (err) {
       this.watches.delete(w);
       throw err;

@@ -127,6 +127,28 @@ test("a peer killed while a watch receives its history: etcd3's reconnect resume
   }
 });
 
+test('a swap before a new watch is confirmed: the watch answers once its replacement is, and sees the next change', async () => {
+  const endpoints = cluster.manager.endpoints();
+  const watched = new Etcd3Source({ endpoints });
+  const writer = new Etcd3Source({ endpoints });
+  try {
+    for (let round = 0; round < 20; round++) {
+      const events: WatchEvent[] = [];
+      const watching = watched.watch(text(`/early/${round}/`), text(`/early/${round}0`), (e) => events.push(...e));
+      // etcd has not confirmed the watcher yet: it is replaced before it could hand on a revision.
+      assert.equal(watched.setEndpoints(round % 2 === 0 ? endpoints.slice(0, 2) : endpoints), true);
+      const watch = await watching;
+      await writer.put(text(`/early/${round}/k`), text('1'));
+      for (let i = 0; i < 100 && events.length < 1; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(events.map((e) => str(e.kv.key)), [`/early/${round}/k`], `round ${round}`);
+      await watch.close();
+    }
+  } finally {
+    watched.close();
+    writer.close();
+  }
+});
+
 test('a closed source ignores new endpoints instead of opening a client for them', () => {
   const endpoints = cluster.manager.endpoints();
   const source = new Etcd3Source({ endpoints });
