@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { readSnapshotFile, SnapshotFileError } from '../api/etcd/snapshot-file.ts';
 import { ControlServer } from '../api/control-server.ts';
 import { ClusterManager, DEFAULT_SNAPSHOT_COUNT } from '../cluster/cluster-manager.ts';
-import { votingPeers, type ClusterEvent } from '../cluster/status.ts';
+import { voterEndpoints, type ClusterEvent } from '../cluster/status.ts';
 import { renderStatusTable } from '../cluster/status-table.ts';
 import { intFlag, stringFlag, UsageError, type Args, type FlagSpec } from './args.ts';
 
@@ -41,7 +41,7 @@ export async function runUp(args: Args, dashboardDir: string | undefined): Promi
   }
   await manager.waitForLeader(10_000).catch(() => undefined);
 
-  console.log(`ETCDCTL_ENDPOINTS=${voterEndpoints(manager)}`);
+  console.log(`ETCDCTL_ENDPOINTS=${endpointsLine(manager)}`);
   console.log(`control: ${control.url}`);
   if (dashboardDir) console.log(`dashboard: ${control.dashboardUrl}`);
   console.log(memory ? 'data: in memory' : `data: ${dataDir}`);
@@ -70,23 +70,18 @@ function assertPortFree(port: number, what: string): Promise<void> {
   });
 }
 
-/**
- * The voting members' client endpoints, for etcdctl and apps: learners answer almost nothing (as etcd's), and
- * membership changes move the list, so it is printed again when it changes.
- */
-function voterEndpoints(manager: ClusterManager): string {
-  return votingPeers(manager.status().peers)
-    .map((p) => `127.0.0.1:${p.clientPort}`)
-    .join(',');
+/** The voting members' endpoints as ETCDCTL_ENDPOINTS takes them; membership changes move them, so they are printed again. */
+function endpointsLine(manager: ClusterManager): string {
+  return voterEndpoints(manager.status().peers).join(',');
 }
 
 /** Redraws the status table in place (a terminal). */
 function liveTable(manager: ClusterManager): () => void {
   let drawn = 0;
-  const first = voterEndpoints(manager);
+  const first = endpointsLine(manager);
   const draw = () => {
     const events = manager.status().events.slice(-5).map(formatEvent);
-    const now = voterEndpoints(manager);
+    const now = endpointsLine(manager);
     const moved = now === first ? '' : `members changed: ETCDCTL_ENDPOINTS=${now}\n\n`;
     const text = `${moved}${renderStatusTable(manager.status())}\n\nrecent events:\n${events.join('\n')}\n(Ctrl-C to stop)`;
     if (drawn) process.stdout.write(`\x1b[${drawn}A\x1b[J`);
@@ -101,12 +96,12 @@ function liveTable(manager: ClusterManager): () => void {
 /** Prints events and a status line when something changes (not a terminal: logs, CI). */
 function plainLines(manager: ClusterManager): () => void {
   console.log(renderStatusTable(manager.status()));
-  let printed = voterEndpoints(manager);
+  let printed = endpointsLine(manager);
   const onEvent = (e: ClusterEvent) => console.log(formatEvent(e));
   manager.on('event', onEvent);
   // Checked on a timer, not on the membership events: the leader's configuration reaches the status a moment later.
   const timer = setInterval(() => {
-    const now = voterEndpoints(manager);
+    const now = endpointsLine(manager);
     if (now !== printed) console.log(`ETCDCTL_ENDPOINTS=${(printed = now)}`);
   }, 500);
   return () => {

@@ -14,7 +14,6 @@ import { SimulatedNetwork } from './network.ts';
 import { quorumView, type ClusterEvent, type ClusterEventType, type ClusterStatus, type PeerState, type PeerView } from './status.ts';
 import { LatencyWindow } from './latency-window.ts';
 
-
 /**
  * etcd 3.4 and 3.5's --snapshot-count. A snapshot here encodes the whole store (etcd's is its database file,
  * already on disk), so its cost grows with the store: taken every 10,000 entries, the cluster's CPU per put grew

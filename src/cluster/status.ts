@@ -93,6 +93,11 @@ export function votingPeers(peers: PeerView[]): PeerView[] {
   return peers.filter((p) => p.state !== 'removed' && isVoter(p));
 }
 
+/** The voting members' client endpoints (host:port), for etcdctl and apps: a learner answers almost nothing. */
+export function voterEndpoints(peers: PeerView[]): string[] {
+  return votingPeers(peers).map((p) => `127.0.0.1:${p.clientPort}`);
+}
+
 export function quorumView(peers: PeerView[]): QuorumView {
   const voters = votingPeers(peers);
   const members = voters.length;

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClusterManager } from '../cluster/cluster-manager.ts';
 import { ControlServer } from '../api/control-server.ts';
-import { votingPeers, type ClusterStatus } from '../cluster/status.ts';
+import { voterEndpoints, type ClusterStatus } from '../cluster/status.ts';
 import { explainEtcdError } from '../keys/etcd-errors.ts';
 import { Etcd3Source, parseEndpoints, type ConnectOptions } from '../keys/etcd3-source.ts';
 import { clusterManagerHost, type DashboardHost } from './dashboard-host.ts';
@@ -84,7 +84,7 @@ export class LocalCluster {
     }
     const source = new Etcd3Source({ endpoints: manager.endpoints() });
     manager.on('status', (status: ClusterStatus) => {
-      const endpoints = voterEndpoints(status);
+      const endpoints = voterEndpoints(status.peers);
       if (!source.setEndpoints(endpoints)) return;
       log(`members changed: the key client now uses ${endpoints.join(',')}`);
       opts.onEndpointsChange?.(endpoints);
@@ -105,11 +105,6 @@ export class LocalCluster {
     await this.control?.close().catch(() => undefined);
     await this.manager.stop();
   }
-}
-
-/** The voters' client endpoints: a learner answers keys requests with "rpc not supported for learner". */
-function voterEndpoints(status: ClusterStatus): string[] {
-  return votingPeers(status.peers).map((p) => `127.0.0.1:${p.clientPort}`);
 }
 
 /** One member of an external etcd, as its Cluster view shows it. */

@@ -16,26 +16,22 @@ interface FastMethod {
   serialize(value: unknown): Buffer;
 }
 
-/** What a unary handler gets as its call: the request, and the metadata read only if asked for. */
-class FastUnaryCall {
-  cancelled = false;
-  private parsed: Metadata | undefined;
+/**
+ * What a unary handler gets as its call: the request (all that etcd's handlers read) and, read only if asked for,
+ * the metadata, as on grpc-js's call.
+ */
+interface FastUnaryCall {
+  readonly request: unknown;
+  readonly metadata: Metadata;
+}
 
-  constructor(
-    readonly request: unknown,
-    private readonly headers: IncomingHttpHeaders,
-    private readonly stream: ServerHttp2Stream,
-  ) {}
-
-  get metadata(): Metadata {
-    this.parsed ??= Metadata.fromHttp2Headers(this.headers);
-    return this.parsed;
-  }
-
-  getPeer(): string {
-    const s = this.stream.session?.socket;
-    return s ? `${s.remoteAddress}:${s.remotePort}` : 'unknown';
-  }
+function unaryCall(request: unknown, headers: IncomingHttpHeaders): FastUnaryCall {
+  return {
+    request,
+    get metadata() {
+      return Metadata.fromHttp2Headers(headers);
+    },
+  };
 }
 
 // What grpc-js sends with every answer (server-interceptors.js).
@@ -99,7 +95,7 @@ function takes(headers: IncomingHttpHeaders): boolean {
 }
 
 function serveUnary(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, method: FastMethod, maxRequestBytes: number): void {
-  // A client that resets its stream must not take the peer down; 'close' tells the handler's answer to stay put.
+  // A client that resets its stream must not take the peer down (an answer after that is dropped: see respond).
   stream.on('error', () => undefined);
   // The body is read a frame at a time, as grpc-js's decoder does: at most one partial frame is held, every
   // frame's declared length is checked before it is buffered, and a second message ends the call at once.
@@ -145,8 +141,7 @@ function serveUnary(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, met
     } catch {
       return sendStatus(stream, Status.INTERNAL, 'Error deserializing request');
     }
-    const call = new FastUnaryCall(request, headers, stream);
-    stream.once('close', () => (call.cancelled = true));
+    const call = unaryCall(request, headers);
     let answered = false;
     const respond = (err: unknown, response?: unknown) => {
       if (answered) return;
