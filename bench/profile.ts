@@ -1,4 +1,4 @@
-// `npm run bench:profile [-- --workload put-distinct --concurrency 64 --seconds 5 --cpu-prof --snapshot-count N]`: one workload
+// `npm run bench:profile [-- --workload put-distinct --concurrency 64 --seconds 5 --cpu-prof --snapshot-count N --memory-entries N]`: one workload
 // against a fresh Raft Lab only, reporting throughput and the CPU time spent per operation by the cluster's
 // process and by this load generator, measured from /proc. With --cpu-prof the cluster writes a V8 profile
 // per thread into bench/profiles/ (open them in Chrome DevTools or VS Code).
@@ -43,9 +43,9 @@ async function main(): Promise<void> {
   // --node-flags "--a --b": extra Node/V8 flags for the cluster's process, to try settings without a rebuild.
   const extra = option('node-flags', '').split(' ').filter(Boolean);
   flags.push(...extra);
-  // --snapshot-count N: the cluster's snapshot interval (raftlab up's flag).
-  const snapshotCount = option('snapshot-count', '');
-  const system = await startRaftLab(join(ROOT, 'dist', 'cli.js'), 'etcd', flags, snapshotCount ? ['--snapshot-count', snapshotCount] : []);
+  // --snapshot-count N, --memory-entries N: raftlab up's flags of the same names.
+  const upFlags = ['snapshot-count', 'memory-entries'].flatMap((name) => (option(name, '') ? [`--${name}`, option(name, '')] : []));
+  const system = await startRaftLab(join(ROOT, 'dist', 'cli.js'), 'etcd', flags, upFlags);
   const { client, pid } = system;
   try {
     console.log(`first put after ${Math.round(system.startupMs)} ms`);

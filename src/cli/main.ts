@@ -8,7 +8,8 @@ import { runUp, UP_FLAGS } from './up.ts';
 
 const USAGE = `usage:
   raftlab up [--nodes 3] [--data-dir .raftlab] [--memory] [--port 2379] [--control-port 2378]
-             [--timing etcd|fast] [--snapshot-count 100000] [--restore <file from etcdctl snapshot save>]
+             [--timing etcd|fast] [--snapshot-count 100000] [--memory-entries 5000]
+             [--restore <file from etcdctl snapshot save>]
   raftlab ctl [--control ws://127.0.0.1:2378] <command>
     status [--json] | kill <peer> | restart <peer> | pause <peer> | resume <peer> | isolate <peer>
     partition <peers...> [--oneway] | drop <from> <to> <percent> | delay <from> <to> <ms> | heal

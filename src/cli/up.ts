@@ -3,13 +3,13 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { readSnapshotFile, SnapshotFileError } from '../api/etcd/snapshot-file.ts';
 import { ControlServer } from '../api/control-server.ts';
-import { ClusterManager, DEFAULT_SNAPSHOT_COUNT } from '../cluster/cluster-manager.ts';
+import { ClusterManager, DEFAULT_MEMORY_ENTRIES, DEFAULT_SNAPSHOT_COUNT } from '../cluster/cluster-manager.ts';
 import { voterEndpoints, type ClusterEvent } from '../cluster/status.ts';
 import { renderStatusTable } from '../cluster/status-table.ts';
 import { intFlag, stringFlag, UsageError, type Args, type FlagSpec } from './args.ts';
 
 export const UP_FLAGS: FlagSpec = {
-  values: ['nodes', 'data-dir', 'port', 'control-port', 'timing', 'snapshot-count', 'restore'],
+  values: ['nodes', 'data-dir', 'port', 'control-port', 'timing', 'snapshot-count', 'memory-entries', 'restore'],
   switches: ['memory'],
 };
 
@@ -23,6 +23,7 @@ export async function runUp(args: Args, dashboardDir: string | undefined): Promi
   const memory = args.flags.get('memory') === true;
   const dataDir = stringFlag(args, 'data-dir', '.raftlab');
   const snapshotCount = intFlag(args, 'snapshot-count', DEFAULT_SNAPSHOT_COUNT, 10, 10_000_000);
+  const memoryEntries = intFlag(args, 'memory-entries', DEFAULT_MEMORY_ENTRIES, 0, 10_000_000);
   const restoreFile = args.flags.get('restore');
   const restore = typeof restoreFile === 'string' ? await readRestore(restoreFile) : undefined;
 
@@ -30,7 +31,7 @@ export async function runUp(args: Args, dashboardDir: string | undefined): Promi
   for (let i = 0; i < nodes; i++) await assertPortFree(port + i, 'client');
   if (controlPort) await assertPortFree(controlPort, 'control');
 
-  const manager = await ClusterManager.start({ nodes, dataDir, memory, timing, clientPortBase: port, snapshotCount, ...(restore ? { restore } : {}) });
+  const manager = await ClusterManager.start({ nodes, dataDir, memory, timing, clientPortBase: port, snapshotCount, memoryEntries, ...(restore ? { restore } : {}) });
   if (restore) console.log(`restored the store saved in ${restoreFile} (at raft index ${restore.index})`);
   let control: ControlServer;
   try {

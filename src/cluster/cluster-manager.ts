@@ -17,10 +17,15 @@ import { LatencyWindow } from './latency-window.ts';
 /**
  * etcd 3.4 and 3.5's --snapshot-count. A snapshot here encodes the whole store (etcd's is its database file,
  * already on disk), so its cost grows with the store: taken every 10,000 entries, the cluster's CPU per put grew
- * from 191 to 381 µs as the store grew to ~160,000 keys (157 µs with this count; docs/performance.md). Like etcd,
- * a peer keeps up to this many entries in memory between snapshots.
+ * from 191 to 381 µs as the store grew to ~160,000 keys (157 µs with this count; docs/performance.md). Unlike
+ * etcd, a peer does not keep all of them in memory between snapshots (DEFAULT_MEMORY_ENTRIES).
  */
 export const DEFAULT_SNAPSHOT_COUNT = 100_000;
+/**
+ * Applied entries a peer keeps in memory between snapshots (etcd keeps all of them, up to the snapshot count):
+ * as many as a snapshot keeps for catching up, so that a follower only a little behind is served from memory.
+ */
+export const DEFAULT_MEMORY_ENTRIES = 5_000;
 
 export interface ClusterOptions {
   /** Founding members on a fresh data folder (1 to 7). */
@@ -34,6 +39,11 @@ export interface ClusterOptions {
   /** Applied entries between snapshots; etcd 3.4/3.5's default (DEFAULT_SNAPSHOT_COUNT) unless given. */
   snapshotCount?: number;
   catchUpEntries?: number;
+  /**
+   * Applied log entries each peer keeps in memory (DEFAULT_MEMORY_ENTRIES unless given); older ones stay on its
+   * disk until a snapshot covers them and are read back when a follower needs them. etcd keeps all of them.
+   */
+  memoryEntries?: number;
   requestTimeoutMs?: number;
   /**
    * Start a new cluster whose store is this saved one (`raftlab up --restore`): the KV snapshot and the index
@@ -129,6 +139,7 @@ export class ClusterManager extends EventEmitter {
       clientPortBase: options.clientPortBase ?? 0,
       snapshotCount: options.snapshotCount ?? DEFAULT_SNAPSHOT_COUNT,
       catchUpEntries: options.catchUpEntries ?? 5_000,
+      memoryEntries: options.memoryEntries ?? DEFAULT_MEMORY_ENTRIES,
       // etcd's ReqTimeout: 5 s plus two election timeouts.
       requestTimeoutMs: options.requestTimeoutMs ?? 5000 + 2 * timing.electionMs,
       restore: options.restore,
@@ -210,6 +221,7 @@ export class ClusterManager extends EventEmitter {
       ...(this.opts.restore && !joining && this.record.founders.includes(member.id) ? { restore: this.opts.restore } : {}),
       snapshotCount: this.opts.snapshotCount,
       catchUpEntries: this.opts.catchUpEntries,
+      memoryEntries: this.opts.memoryEntries,
       clientPort: this.clientPort(member.id),
       memberPorts: Object.fromEntries(this.record.members.map((m) => [m.id, this.clientPort(m.id)])),
       requestTimeoutMs: this.opts.requestTimeoutMs,
@@ -693,6 +705,7 @@ export class ClusterManager extends EventEmitter {
         commit: r?.commit ?? 0,
         applied: r?.applied ?? 0,
         firstIndex: r?.firstIndex ?? 0,
+        memoryFirstIndex: r?.memoryFirstIndex ?? 0,
         lastIndex: r?.lastIndex ?? 0,
         snapshotIndex: r?.snapshotIndex ?? 0,
         electionProgress: state === 'up' ? (s?.electionProgress ?? 0) : 0,

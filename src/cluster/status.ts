@@ -17,6 +17,8 @@ export interface PeerView {
   commit: number;
   applied: number;
   firstIndex: number;
+  /** Entries from firstIndex up to this one are on the peer's disk only. */
+  memoryFirstIndex: number;
   lastIndex: number;
   snapshotIndex: number;
   /** Election timer progress in [0, 1]. */

@@ -575,6 +575,7 @@ export class PeerRuntime {
       this.dropSnapshotJob(); // it is older than the one being installed
       await this.snapshotWrite; // an installed snapshot replaces the one being written
     }
+    if (rd.loadEntries) this.loadEntries(rd.loadEntries.lo, rd.loadEntries.hi);
     const early = rd.messages.filter(sendsBeforePersist);
     if (early.length > 0) this.opts.send(early);
     await this.storage.save(rd);
@@ -601,6 +602,23 @@ export class PeerRuntime {
     if (rd.committedEntries.length > 0) this.opts.onApplied?.(rd.committedEntries.length, latency);
     this.maybeSnapshot();
     if (rd.softState || rd.hardState || rd.committedEntries.length > 0) this.opts.onChange?.();
+  }
+
+  /** Reads entries a follower needs back from disk, beside the Ready loop, and hands them to Raft. */
+  private loadEntries(lo: number, hi: number): void {
+    this.storage.readEntries(lo, hi).then(
+      (entries) => {
+        if (this.stopped) return;
+        this.node.entriesLoaded(lo, entries);
+        this.schedule();
+      },
+      (err: unknown) => {
+        if (this.stopped) return; // the folder was closed under the read
+        this.stopped = true;
+        if (this.ticker) clearInterval(this.ticker);
+        this.opts.onFatal(err);
+      },
+    );
   }
 
   /** Applies one committed entry; returns the proposal latency when it was ours. */

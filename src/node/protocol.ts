@@ -53,6 +53,8 @@ export interface PeerInit {
   snapshotCount: number;
   /** Entries kept behind a snapshot so that slightly lagging peers catch up without one. */
   catchUpEntries: number;
+  /** Applied entries kept in memory; older ones are read back from disk for a follower that needs them. */
+  memoryEntries: number;
   /** Port for the etcd gRPC API on 127.0.0.1 (0 = none). */
   clientPort: number;
   /** Client ports of every member by id, for etcd's MemberList. */

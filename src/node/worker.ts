@@ -49,6 +49,7 @@ async function main(init: PeerInit): Promise<void> {
     checkQuorum: true,
     maxInflightMsgs: 256,
     maxSizePerMsg: 1024 * 1024,
+    maxAppliedEntriesInMemory: init.memoryEntries,
     rng: new SeededRng(randomInt(2 ** 31)),
   };
   const node = new RaftNode(config, state);

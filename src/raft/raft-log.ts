@@ -1,13 +1,23 @@
 // The replicated log as one peer sees it: entries after a compaction point, plus the indexes that say how far
 // the log is committed, handed out for applying, and persisted ("stabled").
+//
+// Entries that are applied and on disk may also leave memory before any snapshot covers them (trimTo): only
+// their terms stay, as runs. A leader that needs them for a follower that is behind has them read back from
+// disk (setLoaded) instead of keeping every entry since the last snapshot on the heap, as etcd does.
 import type { Entry, Snapshot } from './types.ts';
 
 export class RaftLog {
-  /** entries[i] has index offset + 1 + i. */
+  /** entries[i] has index memOffset + 1 + i. */
   private entries: Entry[] = [];
-  /** Index and term of the entry just before entries[0]: the compaction point (or a snapshot's index). */
+  /** Index and term of the entry just before the log: the compaction point (or a snapshot's index). */
   private offset: number;
   private offsetTerm: number;
+  /** Entries in (offset, memOffset] are on disk only; their terms are in diskTerms. */
+  private memOffset: number;
+  /** Runs [first index, term] covering (offset, memOffset], oldest first. */
+  private diskTerms: [number, number][] = [];
+  /** A contiguous range of entries in (offset, memOffset] read back from disk for a follower that is behind. */
+  private loaded: Entry[] = [];
   committed: number;
   /** Highest index handed to the caller for applying (in a Ready). */
   applying: number;
@@ -22,6 +32,7 @@ export class RaftLog {
     this.snapshot = snapshot;
     this.offset = snapshot?.meta.index ?? 0;
     this.offsetTerm = snapshot?.meta.term ?? 0;
+    this.memOffset = this.offset;
     for (const e of entries) {
       if (e.index <= this.offset) continue;
       if (e.index !== this.lastIndex() + 1) throw new Error(`persisted log has a gap before index ${e.index}`);
@@ -38,7 +49,12 @@ export class RaftLog {
   }
 
   lastIndex(): number {
-    return this.offset + this.entries.length;
+    return this.memOffset + this.entries.length;
+  }
+
+  /** The first index whose entry is in memory (lastIndex() + 1 when none is). */
+  memoryFirstIndex(): number {
+    return this.memOffset + 1;
   }
 
   lastTerm(): number {
@@ -49,7 +65,21 @@ export class RaftLog {
   term(index: number): number | undefined {
     if (index === this.offset) return this.offsetTerm;
     if (index < this.offset || index > this.lastIndex()) return undefined;
-    return this.entries[index - this.offset - 1]!.term;
+    if (index > this.memOffset) return this.entries[index - this.memOffset - 1]!.term;
+    return this.diskTerm(index);
+  }
+
+  /** The term of an entry on disk only: the last run starting at or before it. */
+  private diskTerm(index: number): number {
+    const runs = this.diskTerms;
+    let lo = 0;
+    let hi = runs.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (runs[mid]![0] <= index) lo = mid;
+      else hi = mid - 1;
+    }
+    return runs[lo]![1];
   }
 
   matchTerm(index: number, term: number): boolean {
@@ -107,8 +137,8 @@ export class RaftLog {
     if (ents.length === 0) return;
     const after = ents[0]!.index - 1;
     if (after < this.committed) throw new Error(`cannot overwrite committed entry ${after + 1}`);
-    if (after < this.offset) throw new Error(`cannot append at ${after + 1} before the log start ${this.offset + 1}`);
-    this.entries.length = after - this.offset;
+    if (after < this.memOffset) throw new Error(`cannot append at ${after + 1} before the entries in memory (from ${this.memOffset + 1})`);
+    this.entries.length = after - this.memOffset;
     for (const e of ents) this.entries.push(e);
     // Rewritten entries must be persisted again.
     if (this.stabled > after) this.stabled = after;
@@ -121,19 +151,49 @@ export class RaftLog {
     }
   }
 
-  /** Entries [lo, hi), at most maxBytes of data (but always at least one entry). */
+  /** Entries [lo, hi) held in memory, at most maxBytes of data (but always at least one entry). */
   slice(lo: number, hi: number, maxBytes = Infinity): Entry[] {
     if (lo < this.firstIndex()) throw new Error(`entries before ${this.firstIndex()} are compacted`);
-    hi = Math.min(hi, this.lastIndex() + 1);
-    const out: Entry[] = [];
-    let bytes = 0;
-    for (let i = lo; i < hi; i++) {
-      const e = this.entries[i - this.offset - 1]!;
-      bytes += e.data.byteLength + 16;
-      if (out.length > 0 && bytes > maxBytes) break;
-      out.push(e);
+    if (lo <= this.memOffset) throw new Error(`entries before ${this.memOffset + 1} are on disk only`);
+    return takeUpTo(this.entries, lo - this.memOffset - 1, Math.min(hi, this.lastIndex() + 1) - lo, maxBytes);
+  }
+
+  /**
+   * Entries [lo, hi) to send to a follower, at most maxBytes (at least one entry): from memory, or from what was
+   * read back from disk (possibly fewer than asked, up to the end of that range). Undefined when `lo` is on disk
+   * only and not read back: the caller asks for it to be loaded.
+   */
+  sliceToSend(lo: number, hi: number, maxBytes: number): Entry[] | undefined {
+    if (lo > this.memOffset) return this.slice(lo, hi, maxBytes);
+    const first = this.loaded[0]?.index;
+    if (first === undefined || lo < first || lo >= first + this.loaded.length) return undefined;
+    return takeUpTo(this.loaded, lo - first, Math.min(hi, first + this.loaded.length) - lo, maxBytes);
+  }
+
+  /**
+   * Entries read back from disk, from index `lo`, for sliceToSend(). Only those that are still on disk only and
+   * match this log's terms are kept, up to the first that does not (a compaction may have removed some).
+   */
+  setLoaded(lo: number, ents: readonly Entry[]): void {
+    const kept: Entry[] = [];
+    for (const e of ents) {
+      if (e.index !== lo + kept.length || e.index <= this.offset || e.index > this.memOffset || this.term(e.index) !== e.term) break;
+      kept.push(e);
     }
-    return out;
+    this.loaded = kept;
+  }
+
+  /** Drops entries up to `index` from memory; they must be applied and on disk. Their terms stay known. */
+  trimTo(index: number): void {
+    index = Math.min(index, this.applying, this.stabled);
+    if (index <= this.memOffset) return;
+    const runs = this.diskTerms;
+    for (let i = this.memOffset + 1; i <= index; i++) {
+      const term = this.entries[i - this.memOffset - 1]!.term;
+      if (runs.length === 0 || runs[runs.length - 1]![1] !== term) runs.push([i, term]);
+    }
+    this.entries = this.entries.slice(index - this.memOffset);
+    this.memOffset = index;
   }
 
   unstableEntries(): Entry[] {
@@ -160,7 +220,10 @@ export class RaftLog {
   /** Replaces the whole log with a snapshot received from the leader. */
   restore(snapshot: Snapshot): void {
     this.entries = [];
+    this.diskTerms = [];
+    this.loaded = [];
     this.offset = snapshot.meta.index;
+    this.memOffset = snapshot.meta.index;
     this.offsetTerm = snapshot.meta.term;
     this.committed = snapshot.meta.index;
     this.applying = snapshot.meta.index;
@@ -175,8 +238,33 @@ export class RaftLog {
     if (compactTo <= this.offset) return;
     const term = this.term(compactTo);
     if (term === undefined) throw new Error(`cannot compact to ${compactTo}: not in the log`);
-    this.entries = this.entries.slice(compactTo - this.offset);
+    if (compactTo > this.memOffset) {
+      this.entries = this.entries.slice(compactTo - this.memOffset);
+      this.memOffset = compactTo;
+      this.diskTerms = [];
+    } else {
+      // Runs wholly at or below compactTo go; the one straddling it now starts after it.
+      let drop = 0;
+      while (drop + 1 < this.diskTerms.length && this.diskTerms[drop + 1]![0] <= compactTo + 1) drop++;
+      this.diskTerms = this.diskTerms.slice(drop);
+      if (compactTo === this.memOffset) this.diskTerms = [];
+      else this.diskTerms[0] = [compactTo + 1, this.diskTerms[0]![1]];
+    }
+    this.loaded = this.loaded.filter((e) => e.index > compactTo);
     this.offset = compactTo;
     this.offsetTerm = term;
   }
+}
+
+/** Up to `count` entries of `from` starting at `at`, at most maxBytes of data (but at least one entry). */
+function takeUpTo(from: readonly Entry[], at: number, count: number, maxBytes: number): Entry[] {
+  const out: Entry[] = [];
+  let bytes = 0;
+  for (let i = at; i < at + count; i++) {
+    const e = from[i]!;
+    bytes += e.data.byteLength + 16;
+    if (out.length > 0 && bytes > maxBytes) break;
+    out.push(e);
+  }
+  return out;
 }

@@ -41,6 +41,8 @@ import {
 /** Marks a vote request sent because of a leadership transfer: it may disturb a live leader. */
 const TRANSFER_CONTEXT = new Uint8Array([0x74, 0x72, 0x61, 0x6e, 0x73, 0x66, 0x65, 0x72]); // "transfer"
 const EMPTY = new Uint8Array(0);
+/** Most entries one read from disk brings back for followers that are behind. */
+const MAX_LOAD_ENTRIES = 4096;
 
 function isTransferContext(c: Uint8Array | undefined): boolean {
   return c !== undefined && c.length === TRANSFER_CONTEXT.length && c.every((b, i) => b === TRANSFER_CONTEXT[i]);
@@ -82,6 +84,9 @@ export class RaftNode {
   private prevSoft: SoftState;
   private prevHard: HardState;
   private outstanding: Ready | undefined;
+  /** Entries on disk only that a follower needs: asked for in the next Ready, then awaited (entriesLoaded). */
+  private loadWanted: { lo: number; hi: number } | undefined;
+  private loadPending = false;
 
   /** The first state of a founding member: the initial membership as committed entries 1..n of term 1. */
   static bootstrap(voters: NodeId[]): PersistedState {
@@ -182,6 +187,17 @@ export class RaftNode {
     this.step(message('snapStatus', this.id, { from: id, reject: !ok }));
   }
 
+  /**
+   * The entries a Ready's `loadEntries` asked for, read back from disk (fewer, or none, if a compaction removed
+   * them meanwhile). The leader sends them on to the followers that were waiting for them.
+   */
+  entriesLoaded(lo: number, entries: readonly Entry[]): void {
+    this.loadPending = false;
+    this.log.setLoaded(lo, entries);
+    if (this.role !== 'leader') return;
+    for (const id of this.prs.keys()) if (id !== this.id) this.maybeSendAppend(id, false);
+  }
+
   /** A message from a peer. Stale, duplicated and foreign messages are ignored safely. */
   step(m: Message): void {
     const err = this.stepInternal(m);
@@ -200,6 +216,7 @@ export class RaftNode {
     return (
       this.msgs.length > 0 ||
       this.readStates.length > 0 ||
+      this.loadWanted !== undefined ||
       this.log.pendingSnapshot !== undefined ||
       this.log.stabled < this.log.lastIndex() ||
       this.log.hasNextCommitted() ||
@@ -219,6 +236,11 @@ export class RaftNode {
       readStates: this.readStates,
     };
     if (this.log.pendingSnapshot) rd.snapshot = this.log.pendingSnapshot;
+    if (this.loadWanted) {
+      rd.loadEntries = this.loadWanted;
+      this.loadWanted = undefined;
+      this.loadPending = true;
+    }
     if (this.hardStateChanged()) rd.hardState = { term: this.currentTerm, vote: this.vote, commit: this.log.committed };
     if (this.prevSoft.lead !== this.lead || this.prevSoft.role !== this.role) rd.softState = { lead: this.lead, role: this.role };
     const lastCommitted = rd.committedEntries[rd.committedEntries.length - 1];
@@ -250,6 +272,18 @@ export class RaftNode {
       const self = this.prs.get(this.id);
       if (self && self.maybeUpdate(this.log.stabled) && this.maybeCommit()) this.bcastAppend();
     }
+    this.maybeTrimLog();
+  }
+
+  /**
+   * Keeps at most cfg.maxAppliedEntriesInMemory applied entries in memory (in steps of an eighth of it, so that
+   * the array is not copied at every Ready); older ones are read back from disk when a follower needs them.
+   */
+  private maybeTrimLog(): void {
+    const keep = this.cfg.maxAppliedEntriesInMemory;
+    if (keep === undefined) return;
+    const to = Math.min(this.applied, this.log.stabled) - keep;
+    if (to - (this.log.memoryFirstIndex() - 1) >= Math.max(1, Math.ceil(keep / 8))) this.log.trimTo(to);
   }
 
   /**
@@ -302,6 +336,7 @@ export class RaftNode {
       commit: this.log.committed,
       applied: this.applied,
       firstIndex: this.log.firstIndex(),
+      memoryFirstIndex: this.log.memoryFirstIndex(),
       lastIndex: this.log.lastIndex(),
       snapshotIndex: this.log.snapshot?.meta.index ?? 0,
       electionElapsed: this.electionElapsed,
@@ -317,8 +352,9 @@ export class RaftNode {
     return this.log.term(index);
   }
 
+  /** Entries [lo, hi) of those held in memory (see Config.maxAppliedEntriesInMemory). */
   entries(lo: number, hi: number): Entry[] {
-    return this.log.slice(Math.max(lo, this.log.firstIndex()), hi);
+    return this.log.slice(Math.max(lo, this.log.memoryFirstIndex()), hi);
   }
 
   /** Whether this node is a learner in its current configuration (cheaper than confState()). */
@@ -857,7 +893,11 @@ export class RaftNode {
     const prevIndex = pr.next - 1;
     const prevTerm = this.log.term(prevIndex);
     if (prevTerm === undefined) return this.sendSnapshot(to, pr);
-    const ents = pr.next <= this.log.lastIndex() ? this.log.slice(pr.next, this.log.lastIndex() + 1, this.cfg.maxSizePerMsg) : [];
+    const ents = pr.next <= this.log.lastIndex() ? this.log.sliceToSend(pr.next, this.log.lastIndex() + 1, this.cfg.maxSizePerMsg) : [];
+    if (ents === undefined) {
+      this.wantLoad(pr.next);
+      return false;
+    }
     if (ents.length === 0 && !sendIfEmpty) return false;
     this.send(message('app', to, { index: prevIndex, logTerm: prevTerm, entries: ents, commit: this.log.committed }));
     if (pr.state === 'replicate') {
@@ -870,6 +910,12 @@ export class RaftNode {
       pr.probeSent = true;
     }
     return true;
+  }
+
+  /** Asks for the entries from `lo` on that are on disk only (one load at a time; its waiters retry after it). */
+  private wantLoad(lo: number): void {
+    if (this.loadWanted || this.loadPending) return;
+    this.loadWanted = { lo, hi: Math.min(this.log.memoryFirstIndex(), lo + MAX_LOAD_ENTRIES) };
   }
 
   private sendSnapshot(to: NodeId, pr: Progress): boolean {

@@ -112,6 +112,8 @@ export interface SoftState {
  * 2. send `messages`;
  * 3. apply `snapshot` to the state machine (if any), then `committedEntries` in order;
  * 4. serve `readStates` once the applied index reaches each one's index.
+ * `loadEntries`, independently and at any time: read entries [lo, hi) back from disk and hand them to
+ * entriesLoaded(lo, entries) (they are committed and never rewritten; a compaction may have removed some).
  */
 export interface Ready {
   softState?: SoftState;
@@ -121,6 +123,7 @@ export interface Ready {
   committedEntries: Entry[];
   messages: Message[];
   readStates: ReadState[];
+  loadEntries?: { lo: number; hi: number };
 }
 
 export type ProgressState = 'probe' | 'replicate' | 'snapshot';
@@ -144,6 +147,8 @@ export interface Status {
   commit: number;
   applied: number;
   firstIndex: number;
+  /** The first index whose entry is in memory (entries from firstIndex up to it are on disk only). */
+  memoryFirstIndex: number;
   lastIndex: number;
   snapshotIndex: number;
   electionElapsed: number;
@@ -173,6 +178,11 @@ export interface Config {
   maxInflightMsgs: number;
   /** Most bytes of entry data in one append message (at least one entry is always sent). */
   maxSizePerMsg: number;
+  /**
+   * Most applied entries kept in memory (undefined: all since the last snapshot). Older ones stay on disk and are
+   * read back through Ready.loadEntries when a follower needs them.
+   */
+  maxAppliedEntriesInMemory?: number;
   /** Most bytes of entry data one proposal batch may carry (0 = no limit). */
   maxProposalBytes?: number;
   rng: Rng;

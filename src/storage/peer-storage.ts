@@ -295,6 +295,27 @@ export class PeerStorage {
     }
   }
 
+  /**
+   * Log entries [lo, hi) read back for a leader whose follower is behind (Ready.loadEntries): contiguous from
+   * `lo`, and fewer (or none) where a compaction deleted records meanwhile. They are committed, so no write
+   * rewrites them while this reads.
+   */
+  async readEntries(lo: number, hi: number): Promise<Entry[]> {
+    const out: Entry[] = [];
+    const wanted = this.records.filter((r) => r.last >= lo && r.first < hi);
+    for (const r of wanted) {
+      const raw = await this.db.get(recordKey(r));
+      if (raw === undefined) break; // compacted away meanwhile
+      const stored = r.single ? [decodeEntry(raw)] : decodeSegment(r.first, raw);
+      for (const e of stored) {
+        if (e.index < lo + out.length || e.index > r.last || e.index >= hi) continue;
+        if (e.index !== lo + out.length) return out;
+        out.push(e);
+      }
+    }
+    return out;
+  }
+
   /** Persists a snapshot the peer took, then drops the log entries it made unnecessary. */
   async saveSnapshot(snapshot: Snapshot, compactTo: number): Promise<void> {
     // One batch, so that a record is never gone while the snapshot that covers it is not yet on disk. Only

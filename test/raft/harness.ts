@@ -25,6 +25,9 @@ export class Net {
   readonly cut = new Set<string>();
   /** Every message ever sent, for assertions. */
   readonly sent: Message[] = [];
+  /** Reads of entries on disk only (Ready.loadEntries) not yet handed back; every one ever asked for. */
+  loads: { id: NodeId; lo: number; hi: number }[] = [];
+  readonly loadsAsked: { id: NodeId; lo: number; hi: number }[] = [];
 
   constructor(
     ids: NodeId[],
@@ -82,6 +85,10 @@ export class Net {
         p.log = p.log.filter((e) => e.index < first).concat(rd.entries);
       }
       if (rd.hardState) p.hard = { ...rd.hardState };
+      if (rd.loadEntries) {
+        this.loads.push({ id: p.id, ...rd.loadEntries });
+        this.loadsAsked.push({ id: p.id, ...rd.loadEntries });
+      }
       for (const m of rd.messages) {
         this.sent.push(m);
         if (!this.cut.has(`${m.from}>${m.to}`)) this.queue.push(m);
@@ -92,11 +99,23 @@ export class Net {
     }
   }
 
-  /** Delivers queued messages (those passing `filter`; others stay queued) until none are left. */
+  /** Hands back the entries every pending load asked for, from the peer's disk as it is now. */
+  finishLoads(): void {
+    const loads = this.loads;
+    this.loads = [];
+    for (const { id, lo, hi } of loads) {
+      const p = this.get(id);
+      p.node.entriesLoaded(lo, p.log.filter((e) => e.index >= lo && e.index < hi));
+      this.drain(p);
+    }
+  }
+
+  /** Delivers queued messages (those passing `filter`; others stay queued) and loads until none are left. */
   deliverAll(filter: (m: Message) => boolean = () => true, maxRounds = 1000): void {
     for (let round = 0; round < maxRounds; round++) {
+      this.finishLoads();
       const now = this.queue.filter(filter);
-      if (now.length === 0) return;
+      if (now.length === 0 && this.loads.length === 0) return;
       this.queue = this.queue.filter((m) => !filter(m));
       for (const m of now) {
         const p = this.peers.get(m.to);

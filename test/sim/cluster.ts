@@ -12,7 +12,7 @@ import { stringToBytes } from './fingerprint.ts';
 import { Trace } from './trace.ts';
 
 /** The Raft settings a seed picks are the core's own Config fields. */
-type RaftSettings = Pick<Config, 'electionTick' | 'heartbeatTick' | 'preVote' | 'checkQuorum' | 'maxInflightMsgs' | 'maxSizePerMsg'>;
+type RaftSettings = Pick<Config, 'electionTick' | 'heartbeatTick' | 'preVote' | 'checkQuorum' | 'maxInflightMsgs' | 'maxSizePerMsg' | 'maxAppliedEntriesInMemory'>;
 
 export interface SimOptions extends RaftSettings {
   seed: number;
@@ -132,6 +132,10 @@ export class Cluster {
   /** The membership as committed entries define it, in log order. */
   private committedConf: ConfState = { voters: [], learners: [] };
   private deferred: (() => void)[] = [];
+  /** Reads of entries on disk only in progress (Ready.loadEntries), each done at its tick. */
+  private loads: { peer: Peer; incarnation: number; lo: number; hi: number; at: number }[] = [];
+  /** Its own generator, so that seeds without read-backs run as before. */
+  private readonly loadRng: SeededRng;
   /** The liveness probe of the current heal phase. */
   private probe: { prefix: string; since: number; lastTry: number; tries: number; done: number } | undefined;
   private healCount = 0;
@@ -148,6 +152,7 @@ export class Cluster {
     this.trace = new Trace(opts.traceCapacity);
     this.checkers = new CheckerSet(opts.livenessBound);
     this.workload = workload?.(this);
+    this.loadRng = new SeededRng(mixSeed(opts.seed, 0x10ad));
     const voters: NodeId[] = [];
     for (let i = 1; i <= opts.nodes; i++) voters.push(i);
     this.nextId = opts.nodes + 1;
@@ -166,6 +171,7 @@ export class Cluster {
       checkQuorum: o.checkQuorum,
       maxInflightMsgs: o.maxInflightMsgs,
       maxSizePerMsg: o.maxSizePerMsg,
+      ...(o.maxAppliedEntriesInMemory === undefined ? {} : { maxAppliedEntriesInMemory: o.maxAppliedEntriesInMemory }),
       rng: new SeededRng(mixSeed(o.seed, id, incarnation)),
     };
   }
@@ -176,6 +182,10 @@ export class Cluster {
     observe: (o) => this.observe(o),
     note: (node, kind, text) => this.trace.add(this.tick, kind, node, text),
     applied: (peer, e, fp) => this.onApplied(peer, e, fp),
+    load: (peer, lo, hi) => {
+      this.trace.add(this.tick, 'load', peer.id, `reads entries ${lo}..${hi - 1} back from disk`);
+      this.loads.push({ peer, incarnation: peer.incarnation, lo, hi, at: this.tick + this.loadRng.int(4) });
+    },
     readAnswered: (peer, ctx, index) => {
       if (this.opts.inject === 'staleRead') index = Math.max(0, index - 3);
       this.stats.readsAnswered++;
@@ -284,6 +294,22 @@ export class Cluster {
           sender.node!.reportSnapshot(m.to, true);
           sender.drain();
         });
+      });
+    }
+  }
+
+  /** Hands over the reads that are done, from the disk as it is now (a compaction may have removed some). */
+  private finishLoads(): void {
+    const due = this.loads.filter((l) => l.at <= this.tick);
+    if (due.length === 0) return;
+    this.loads = this.loads.filter((l) => l.at > this.tick);
+    for (const { peer, incarnation, lo, hi } of due) {
+      if (!peer.up || peer.incarnation !== incarnation) continue; // the peer crashed: its request died with it
+      const entries = peer.disk.read(lo, hi);
+      this.trace.add(this.tick, 'load', peer.id, `got ${entries.length} entries from ${lo}`);
+      this.guard(peer.id, () => {
+        peer.node!.entriesLoaded(lo, entries);
+        peer.drain();
       });
     }
   }
@@ -571,6 +597,7 @@ export class Cluster {
         p.drain();
       });
     }
+    this.finishLoads();
     for (let rounds = 0; rounds < 1000; rounds++) {
       const { arrive, cut } = this.net.takeDue();
       if (arrive.length === 0 && cut.length === 0) break;

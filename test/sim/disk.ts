@@ -7,6 +7,9 @@ export class Disk {
   snapshot: Snapshot | undefined;
   /** Contiguous entries; entries[0].index === this.snapIndex() + 1. */
   entries: Entry[] = [];
+  /** Entries at or below the snapshot index that a compaction kept (as the peer's log keeps them), contiguous
+   *  up to it: a leader may read them back for a follower. A restart does not load them. */
+  kept: Entry[] = [];
 
   static from(ps: PersistedState): Disk {
     const d = new Disk();
@@ -39,11 +42,13 @@ export class Disk {
     const keep = this.term(snap.meta.index) === snap.meta.term ? this.entries.filter((e) => e.index > snap.meta.index) : [];
     this.snapshot = snap;
     this.entries = keep;
+    this.kept = [];
   }
 
-  /** Our own snapshot (compaction): drop the entries it covers. */
-  compact(snap: Snapshot): void {
+  /** Our own snapshot (compaction): the entries it covers go, but for those after `keepAfter`. */
+  compact(snap: Snapshot, keepAfter: number): void {
     if (snap.meta.index <= this.snapIndex()) return;
+    this.kept = [...this.kept, ...this.entries].filter((e) => e.index > keepAfter && e.index <= snap.meta.index);
     this.entries = this.entries.filter((e) => e.index > snap.meta.index);
     this.snapshot = snap;
   }
@@ -63,6 +68,11 @@ export class Disk {
     this.entries.length = first - s - 1;
     for (let i = from; i < ents.length; i++) this.entries.push(ents[i]!);
     return true;
+  }
+
+  /** Entries [lo, hi) that are still on the disk (none below the snapshot), as a leader's read-back gets them. */
+  read(lo: number, hi: number): Entry[] {
+    return [...this.kept, ...this.entries].filter((e) => e.index >= lo && e.index < hi);
   }
 
   /** What a restarting peer reads back; the application state is the snapshot's, so applied = its index. */

@@ -15,7 +15,9 @@ export interface PeerEnv {
   now(): number;
   send(m: Message): void;
   observe(o: Observation): void;
-  note(node: NodeId, kind: 'role' | 'commit' | 'persist' | 'snapshot' | 'read' | 'crash', text: string): void;
+  note(node: NodeId, kind: 'role' | 'commit' | 'persist' | 'snapshot' | 'read' | 'crash' | 'load', text: string): void;
+  /** The node asked for entries on disk only (Ready.loadEntries): read them back later and hand them over. */
+  load(peer: Peer, lo: number, hi: number): void;
   /** A committed entry was applied here (after the checkers saw it). */
   applied(peer: Peer, e: Entry, fp: string): void;
   readAnswered(peer: Peer, ctx: string, index: number): void;
@@ -180,6 +182,7 @@ export class Peer {
     const env = this.env;
     const tick = env.now();
     if (crashAt === 'beforePersist') return;
+    if (rd.loadEntries) env.load(this, rd.loadEntries.lo, rd.loadEntries.hi);
     if (rd.softState) {
       const st = node.status();
       this.setRole(rd.softState.role, st.term, rd.softState.lead);
@@ -245,7 +248,7 @@ export class Peer {
     const snap = this.node.createSnapshot(this.app.snapshot(), this.opts.snapshotKeep);
     if (snap.meta.index !== this.app.applied)
       throw new Error(`peer ${this.id}: createSnapshot at ${snap.meta.index} but the state machine is at ${this.app.applied}`);
-    this.disk.compact(snap);
+    this.disk.compact(snap, this.node.status().firstIndex - 1);
     this.lastSnapshot = snap.meta.index;
     this.env.note(this.id, 'snapshot', `compacts at ${snap.meta.index}@${snap.meta.term}`);
   }

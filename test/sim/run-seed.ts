@@ -68,6 +68,9 @@ export function optionsForSeed(seed: number, over: Overrides = {}): SimOptions {
     chaosTicks: 120 + rng.int(180),
     traceCapacity: 200,
   };
+  // Its own generator too, so that the options above are what they were before this one existed.
+  const memory = new SeededRng((seed ^ 0x10ad10ad) >>> 0).pick([undefined, undefined, 0, 1, 3, 8]);
+  if (memory !== undefined) options.maxAppliedEntriesInMemory = memory;
   if (over.inject) options.inject = over.inject;
   if (over.workload) options.workload = over.workload;
   return options;
@@ -122,7 +125,8 @@ export function describeOptions(o: SimOptions): string {
     `delay=${n.minDelay}..${n.maxDelay} loss=${n.lossRate.toFixed(3)} dup=${n.dupRate.toFixed(3)} reorder=${n.reorderRate.toFixed(3)} ` +
     `partition=${m.partitionRate.toFixed(3)} crash=${m.crashRate.toFixed(3)} conf=${m.confChangeRate.toFixed(3)} ` +
     `transfer=${m.transferRate.toFixed(3)} propose=${m.proposeRate.toFixed(2)} read=${m.readRate.toFixed(2)} ` +
-    `snapshotEvery=${m.snapshotEvery} keep=${m.snapshotKeep}`
+    `snapshotEvery=${m.snapshotEvery} keep=${m.snapshotKeep}` +
+    (o.maxAppliedEntriesInMemory === undefined ? '' : ` inMemory=${o.maxAppliedEntriesInMemory}`)
   );
 }
 

@@ -23,6 +23,7 @@ export type TraceKind =
   | 'propose'
   | 'read'
   | 'snapshot'
+  | 'load'
   | 'violation'
   | 'note';
 

@@ -365,6 +365,13 @@ test('random appends, rewrites, snapshots, compactions and restarts read back as
           assert.deepEqual(ids(st), idsOf(log), `seed ${seed} step ${step}`);
           assert.equal(st?.applied ?? 0, snapIndex);
         }
+        // Reading a range back (as a leader does for a follower that is behind) gives the model's entries.
+        if (log.length > 0) {
+          const lo = log[rnd(log.length)]!.index;
+          const hi = lo + 1 + rnd(20);
+          const want = log.filter((e) => e.index >= lo && e.index < hi);
+          assert.deepEqual(idsOf(await s.readEntries(lo, hi)), idsOf(want), `seed ${seed} step ${step}: read ${lo}..${hi - 1}`);
+        }
       }
       const [again, st] = await reopen(s);
       assert.deepEqual(ids(st), idsOf(log), `seed ${seed} at the end`);
@@ -380,7 +387,33 @@ test('in memory the log works the same', async () => {
   await s.save(ready(run(6, 7, 2), { term: 2, vote: 1, commit: 0 }));
   await s.saveSnapshot(snap(3), 2);
   assert.deepEqual(ids(await s.load()), ['4@1', '5@1', '6@2', '7@2']);
+  assert.deepEqual(idsOf(await s.readEntries(4, 7)), ['4@1', '5@1', '6@2']);
   await s.close();
+});
+
+test('reading entries back stops where a compaction deleted them, and reads the older layout too', async () => {
+  await withFolder(async (dir) => {
+    await rawBatch(dir, [
+      { type: 'put', key: new TextEncoder().encode('m'), value: new TextEncoder().encode(JSON.stringify({ format: 1, ...ID })) },
+      { type: 'put', key: new TextEncoder().encode('h'), value: encodeHardState({ term: 1, vote: 1, commit: 4 }) },
+      ...run(1, 4).map((e) => ({ type: 'put' as const, key: entryKey(e.index), value: encodeEntry(e) })),
+    ]);
+    const s = await PeerStorage.open(dir, ID);
+    await s.load();
+    await s.save(ready(run(5, 9)));
+    await s.save(ready(run(10, 12, 2), { term: 2, vote: 1, commit: 0 }));
+    assert.deepEqual(idsOf(await s.readEntries(3, 11)), ['3@1', '4@1', '5@1', '6@1', '7@1', '8@1', '9@1', '10@2']);
+    assert.deepEqual(idsOf(await s.readEntries(12, 20)), ['12@2']);
+    assert.deepEqual(idsOf(await s.readEntries(13, 20)), []);
+    // A read that starts before a compaction finishes gets what was there when it reached each record.
+    const reading = s.readEntries(1, 13);
+    await s.saveSnapshot(snap(9), 9);
+    const got = idsOf(await reading);
+    assert.ok(got.length <= 12 && got.every((id, i) => id === idsOf([...run(1, 9), ...run(10, 12, 2)])[i]), `contiguous from 1: ${got}`);
+    assert.deepEqual(idsOf(await s.readEntries(1, 13)), [], 'the records of 1..9 are gone');
+    assert.deepEqual(idsOf(await s.readEntries(10, 13)), ['10@2', '11@2', '12@2']);
+    await s.close();
+  });
 });
 
 test('a segment reads back exactly what was written, of every entry type and size', () => {
