@@ -9,6 +9,7 @@ import { EMPTY_BYTES, fromKeyString, type KeyBounds, type KeyString } from './by
 import { KvError } from './errors.ts';
 import { KeyIndex } from './key-index.ts';
 import { NO_LEASE, type KeyValue, type KvEvent, type LeaseId, type Revision } from './types.ts';
+import { ValueArena } from './value-arena.ts';
 
 /** One write of one key. A tombstone (the key was deleted) has version 0 and createRevision 0. */
 export interface KeyRecord {
@@ -114,6 +115,8 @@ export class MvccStore implements MvccReadView {
   private openTxn = false;
   /** Told about the records a compaction removes (a snapshot encoding in progress still needs them). */
   private readonly compactionObservers = new Set<CompactionObserver>();
+  /** The bytes of every stored value. */
+  private readonly values = new ValueArena();
 
   get currentRevision(): Revision {
     return this.revision;
@@ -225,6 +228,7 @@ export class MvccStore implements MvccReadView {
       const visible = history.records[index]!;
       const dropThroughVisible = isTombstone(visible);
       const removed = history.records.splice(0, dropThroughVisible ? index + 1 : index);
+      for (const record of removed) this.values.release(record.value);
       if (removed.length > 0 && this.compactionObservers.size > 0) {
         for (const observer of this.compactionObservers) observer(history, removed);
       }
@@ -242,6 +246,34 @@ export class MvccStore implements MvccReadView {
     if (atRevision.length === 0) this.changes.delete(revision);
     else this.changes.set(revision, atRevision.length === 1 ? atRevision[0]! : atRevision);
     this.compacted = revision;
+    if (this.values.hasSparseChunks()) this.moveValuesOutOfSparseChunks();
+  }
+
+  /**
+   * After a compaction: the surviving values in chunks it left mostly empty are copied out, so those chunks can
+   * be freed (their records are replaced by equal ones holding the copies).
+   */
+  private moveValuesOutOfSparseChunks(): void {
+    for (const history of this.index) {
+      const records = history.records as KeyRecord[];
+      for (let i = 0; i < records.length; i++) {
+        const record = records[i]!;
+        if (!this.values.isSparse(record.value)) continue;
+        const value = this.values.keep(record.value);
+        this.values.release(record.value);
+        records[i] = { ...record, value };
+      }
+    }
+  }
+
+  /** A copy of a value for a record of this store (see ValueArena). */
+  keepValue(bytes: Uint8Array): Uint8Array {
+    return this.values.keep(bytes);
+  }
+
+  /** The chunks holding stored values (for tests). */
+  valueStats(): { chunks: number; liveBytes: number } {
+    return this.values.stats();
   }
 
   // ---- used by WriteTxn and snapshot restore -------------------------------------------------------
@@ -352,7 +384,7 @@ export class WriteTxn {
       sub: this.written.length,
       createRevision: prevLive ? prevLive.createRevision : this.revision,
       version: prevLive ? prevLive.version + 1 : 1,
-      value,
+      value: this.store.keepValue(value),
       lease,
     };
     const written = this.store.appendTo(history, key, record);

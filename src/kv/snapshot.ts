@@ -34,7 +34,8 @@ export function encodeSnapshot(state: ReplicatedState): Uint8Array {
  * then also tells how many bytes the snapshot itself took.
  */
 export function decodeSnapshot(data: Uint8Array, minLeaseTtlSeconds: number, padded = false): ReplicatedState & { byteLength: number } {
-  const reader = new ByteReader(data);
+  // Views: keys become strings and values are copied into the store's chunks, so nothing keeps `data` alive.
+  const reader = new ByteReader(data, true);
   for (const byte of MAGIC) if (reader.byte() !== byte) throw new Error('snapshot: not a Raft Lab KV snapshot');
   const version = reader.byte();
   if (version !== SNAPSHOT_VERSION) throw new Error(`snapshot: unsupported version ${version}`);
@@ -54,7 +55,7 @@ export function decodeSnapshot(data: Uint8Array, minLeaseTtlSeconds: number, pad
         sub: reader.uvarint(),
         createRevision: reader.uvarint(),
         version: reader.uvarint(),
-        value: reader.bytes(),
+        value: store.keepValue(reader.bytes()),
         lease: reader.int64(),
       };
       // The first record looks the key up (a corrupt snapshot could repeat a key); the rest reuse its history.

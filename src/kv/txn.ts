@@ -242,8 +242,7 @@ function putInTxn(ctx: WriteContext, txn: WriteTxn, request: PutRequest): PutRes
   let value: Uint8Array;
   if (request.ignoreValue) value = previous!.value;
   else if (request.value === undefined) value = EMPTY_BYTES;
-  // A copy: the request's array may be a view into a log entry's bytes, or the caller's to change afterwards.
-  else value = request.value.slice();
+  else value = request.value; // the store keeps a copy (the request's array may be a view into a log entry)
   const lease = request.ignoreLease ? previous!.lease : (request.lease ?? NO_LEASE);
   // The key was not written earlier in this txn (validateRequest), so putTo's prevKv is `previous`.
   const prevKv = txn.putTo(history, key, value, lease);

@@ -12,6 +12,7 @@ import { KvPeer } from './kv-peer.ts';
 import { PeerLinks } from './peer-links.ts';
 import { PeerCallError, PeerRuntime, TIMED_OUT } from './peer-runtime.ts';
 import { termRuns } from './term-runs.ts';
+import { withOwnedBytes } from './owned-bytes.ts';
 import type { ForwardCall, FromPeer, PeerInit, PeerStatus, ToPeer } from './protocol.ts';
 
 const port = parentPort!;
@@ -215,7 +216,7 @@ async function main(init: PeerInit): Promise<void> {
           value = answerLeaseCall({ kv }, call.lease);
           break;
       }
-      post({ t: 'result', id, ok: true, value });
+      post({ t: 'result', id, ok: true, value: withOwnedBytes(value) });
     } catch (err) {
       const e = err as { message?: string; code?: unknown };
       post({ t: 'result', id, ok: false, error: { message: e.message ?? String(err), code: typeof e.code === 'string' ? e.code : 'UNKNOWN' } });
