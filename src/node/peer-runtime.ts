@@ -575,7 +575,7 @@ export class PeerRuntime {
       this.dropSnapshotJob(); // it is older than the one being installed
       await this.snapshotWrite; // an installed snapshot replaces the one being written
     }
-    if (rd.loadEntries) this.loadEntries(rd.loadEntries.lo, rd.loadEntries.hi);
+    if (rd.loadEntries) this.loadEntries(rd.loadEntries);
     const early = rd.messages.filter(sendsBeforePersist);
     if (early.length > 0) this.opts.send(early);
     await this.storage.save(rd);
@@ -605,8 +605,8 @@ export class PeerRuntime {
   }
 
   /** Reads entries a follower needs back from disk, beside the Ready loop, and hands them to Raft. */
-  private loadEntries(lo: number, hi: number): void {
-    this.storage.readEntries(lo, hi).then(
+  private loadEntries({ lo, hi, maxBytes }: NonNullable<Ready['loadEntries']>): void {
+    this.storage.readEntries(lo, hi, maxBytes).then(
       (entries) => {
         if (this.stopped) return;
         this.node.entriesLoaded(lo, entries);

@@ -6,6 +6,9 @@
 // disk (setLoaded) instead of keeping every entry since the last snapshot on the heap, as etcd does.
 import type { Entry, Snapshot } from './types.ts';
 
+/** Most read-back ranges kept at once: one per follower that is behind, for clusters of up to nine. */
+const MAX_LOADED_RANGES = 8;
+
 export class RaftLog {
   /** entries[i] has index memOffset + 1 + i. */
   private entries: Entry[] = [];
@@ -16,8 +19,12 @@ export class RaftLog {
   private memOffset: number;
   /** Runs [first index, term] covering (offset, memOffset], oldest first. */
   private diskTerms: [number, number][] = [];
-  /** A contiguous range of entries in (offset, memOffset] read back from disk for a follower that is behind. */
-  private loaded: Entry[] = [];
+  /**
+   * Entries in (offset, memOffset] read back from disk for followers that are behind: contiguous ranges, at most
+   * MAX_LOADED_RANGES (followers at different points each need their own), oldest first. A read stops where an
+   * earlier one starts (loadEnd), so they do not overlap.
+   */
+  private loaded: Entry[][] = [];
   committed: number;
   /** Highest index handed to the caller for applying (in a Ready). */
   applying: number;
@@ -165,9 +172,11 @@ export class RaftLog {
    */
   sliceToSend(lo: number, hi: number, maxBytes: number): Entry[] | undefined {
     if (lo > this.memOffset) return this.slice(lo, hi, maxBytes);
-    const first = this.loaded[0]?.index;
-    if (first === undefined || lo < first || lo >= first + this.loaded.length) return undefined;
-    return takeUpTo(this.loaded, lo - first, Math.min(hi, first + this.loaded.length) - lo, maxBytes);
+    for (const range of this.loaded) {
+      const first = range[0]!.index;
+      if (lo >= first && lo < first + range.length) return takeUpTo(range, lo - first, Math.min(hi, first + range.length) - lo, maxBytes);
+    }
+    return undefined;
   }
 
   /**
@@ -180,7 +189,29 @@ export class RaftLog {
       if (e.index !== lo + kept.length || e.index <= this.offset || e.index > this.memOffset || this.term(e.index) !== e.term) break;
       kept.push(e);
     }
-    this.loaded = kept;
+    if (kept.length === 0) return;
+    this.loaded.push(kept);
+    if (this.loaded.length > MAX_LOADED_RANGES) this.loaded.shift();
+  }
+
+  /** Where the next read-back should stop: the first index above `lo` already read back (or memory's start). */
+  loadEnd(lo: number): number {
+    let end = this.memOffset + 1;
+    for (const r of this.loaded) if (r[0]!.index > lo && r[0]!.index < end) end = r[0]!.index;
+    return end;
+  }
+
+  /** How many read-back entries are held. */
+  loadedCount(): number {
+    let n = 0;
+    for (const r of this.loaded) n += r.length;
+    return n;
+  }
+
+  /** Lets go of read-back entries below `index` (every follower is past them). */
+  dropLoadedBelow(index: number): void {
+    if (this.loaded.length === 0) return;
+    this.loaded = this.loaded.map((r) => (r[0]!.index >= index ? r : r.slice(index - r[0]!.index))).filter((r) => r.length > 0);
   }
 
   /** Drops entries up to `index` from memory; they must be applied and on disk. Their terms stay known. */
@@ -250,7 +281,7 @@ export class RaftLog {
       if (compactTo === this.memOffset) this.diskTerms = [];
       else this.diskTerms[0] = [compactTo + 1, this.diskTerms[0]![1]];
     }
-    this.loaded = this.loaded.filter((e) => e.index > compactTo);
+    this.dropLoadedBelow(compactTo + 1);
     this.offset = compactTo;
     this.offsetTerm = term;
   }

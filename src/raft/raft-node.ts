@@ -41,8 +41,9 @@ import {
 /** Marks a vote request sent because of a leadership transfer: it may disturb a live leader. */
 const TRANSFER_CONTEXT = new Uint8Array([0x74, 0x72, 0x61, 0x6e, 0x73, 0x66, 0x65, 0x72]); // "transfer"
 const EMPTY = new Uint8Array(0);
-/** Most entries one read from disk brings back for followers that are behind. */
+/** Most entries, and bytes of entry data (or one append's worth if more), one read from disk brings back. */
 const MAX_LOAD_ENTRIES = 4096;
+const MAX_LOAD_BYTES = 4 * 1024 * 1024;
 
 function isTransferContext(c: Uint8Array | undefined): boolean {
   return c !== undefined && c.length === TRANSFER_CONTEXT.length && c.every((b, i) => b === TRANSFER_CONTEXT[i]);
@@ -85,7 +86,7 @@ export class RaftNode {
   private prevHard: HardState;
   private outstanding: Ready | undefined;
   /** Entries on disk only that a follower needs: asked for in the next Ready, then awaited (entriesLoaded). */
-  private loadWanted: { lo: number; hi: number } | undefined;
+  private loadWanted: Ready['loadEntries'];
   private loadPending = false;
 
   /** The first state of a founding member: the initial membership as committed entries 1..n of term 1. */
@@ -195,7 +196,8 @@ export class RaftNode {
     this.loadPending = false;
     this.log.setLoaded(lo, entries);
     if (this.role !== 'leader') return;
-    for (const id of this.prs.keys()) if (id !== this.id) this.maybeSendAppend(id, false);
+    // As many appends as each follower's in-flight window takes (each call sends at most one).
+    for (const id of this.prs.keys()) if (id !== this.id) while (this.maybeSendAppend(id, false));
   }
 
   /** A message from a peer. Stale, duplicated and foreign messages are ignored safely. */
@@ -282,6 +284,7 @@ export class RaftNode {
   private maybeTrimLog(): void {
     const keep = this.cfg.maxAppliedEntriesInMemory;
     if (keep === undefined) return;
+    this.log.dropLoadedBelow(this.role === 'leader' ? this.lowestFollowerNext() : Infinity);
     const to = Math.min(this.applied, this.log.stabled) - keep;
     if (to - (this.log.memoryFirstIndex() - 1) >= Math.max(1, Math.ceil(keep / 8))) this.log.trimTo(to);
   }
@@ -337,6 +340,7 @@ export class RaftNode {
       applied: this.applied,
       firstIndex: this.log.firstIndex(),
       memoryFirstIndex: this.log.memoryFirstIndex(),
+      loadedEntries: this.log.loadedCount(),
       lastIndex: this.log.lastIndex(),
       snapshotIndex: this.log.snapshot?.meta.index ?? 0,
       electionElapsed: this.electionElapsed,
@@ -915,7 +919,14 @@ export class RaftNode {
   /** Asks for the entries from `lo` on that are on disk only (one load at a time; its waiters retry after it). */
   private wantLoad(lo: number): void {
     if (this.loadWanted || this.loadPending) return;
-    this.loadWanted = { lo, hi: Math.min(this.log.memoryFirstIndex(), lo + MAX_LOAD_ENTRIES) };
+    const hi = Math.min(this.log.loadEnd(lo), lo + MAX_LOAD_ENTRIES);
+    this.loadWanted = { lo, hi, maxBytes: Math.max(MAX_LOAD_BYTES, this.cfg.maxSizePerMsg) };
+  }
+
+  private lowestFollowerNext(): number {
+    let lowest = Infinity;
+    for (const [id, pr] of this.prs) if (id !== this.id && pr.next < lowest) lowest = pr.next;
+    return lowest;
   }
 
   private sendSnapshot(to: NodeId, pr: Progress): boolean {

@@ -112,8 +112,9 @@ export interface SoftState {
  * 2. send `messages`;
  * 3. apply `snapshot` to the state machine (if any), then `committedEntries` in order;
  * 4. serve `readStates` once the applied index reaches each one's index.
- * `loadEntries`, independently and at any time: read entries [lo, hi) back from disk and hand them to
- * entriesLoaded(lo, entries) (they are committed and never rewritten; a compaction may have removed some).
+ * `loadEntries`, independently and at any time: read entries [lo, hi) back from disk, stopping once they hold
+ * maxBytes of data (at least one entry), and hand them to entriesLoaded(lo, entries) (they are committed and
+ * never rewritten; a compaction may have removed some).
  */
 export interface Ready {
   softState?: SoftState;
@@ -123,7 +124,7 @@ export interface Ready {
   committedEntries: Entry[];
   messages: Message[];
   readStates: ReadState[];
-  loadEntries?: { lo: number; hi: number };
+  loadEntries?: { lo: number; hi: number; maxBytes: number };
 }
 
 export type ProgressState = 'probe' | 'replicate' | 'snapshot';
@@ -149,6 +150,8 @@ export interface Status {
   firstIndex: number;
   /** The first index whose entry is in memory (entries from firstIndex up to it are on disk only). */
   memoryFirstIndex: number;
+  /** Entries on disk only that are held after being read back for followers that are behind. */
+  loadedEntries: number;
   lastIndex: number;
   snapshotIndex: number;
   electionElapsed: number;

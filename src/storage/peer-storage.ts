@@ -297,11 +297,12 @@ export class PeerStorage {
 
   /**
    * Log entries [lo, hi) read back for a leader whose follower is behind (Ready.loadEntries): contiguous from
-   * `lo`, and fewer (or none) where a compaction deleted records meanwhile. They are committed, so no write
-   * rewrites them while this reads.
+   * `lo`, up to maxBytes of data (at least one entry), and fewer (or none) where a compaction deleted records
+   * meanwhile. They are committed, so no write rewrites them while this reads.
    */
-  async readEntries(lo: number, hi: number): Promise<Entry[]> {
+  async readEntries(lo: number, hi: number, maxBytes = Infinity): Promise<Entry[]> {
     const out: Entry[] = [];
+    let bytes = 0;
     const wanted = this.records.filter((r) => r.last >= lo && r.first < hi);
     for (const r of wanted) {
       const raw = await this.db.get(recordKey(r));
@@ -310,6 +311,8 @@ export class PeerStorage {
       for (const e of stored) {
         if (e.index < lo + out.length || e.index > r.last || e.index >= hi) continue;
         if (e.index !== lo + out.length) return out;
+        bytes += e.data.byteLength;
+        if (out.length > 0 && bytes > maxBytes) return out;
         out.push(e);
       }
     }

@@ -26,8 +26,8 @@ export class Net {
   /** Every message ever sent, for assertions. */
   readonly sent: Message[] = [];
   /** Reads of entries on disk only (Ready.loadEntries) not yet handed back; every one ever asked for. */
-  loads: { id: NodeId; lo: number; hi: number }[] = [];
-  readonly loadsAsked: { id: NodeId; lo: number; hi: number }[] = [];
+  loads: { id: NodeId; lo: number; hi: number; maxBytes: number }[] = [];
+  readonly loadsAsked: { id: NodeId; lo: number; hi: number; maxBytes: number }[] = [];
 
   constructor(
     ids: NodeId[],
@@ -103,9 +103,11 @@ export class Net {
   finishLoads(): void {
     const loads = this.loads;
     this.loads = [];
-    for (const { id, lo, hi } of loads) {
+    for (const { id, lo, hi, maxBytes } of loads) {
       const p = this.get(id);
-      p.node.entriesLoaded(lo, p.log.filter((e) => e.index >= lo && e.index < hi));
+      let bytes = 0;
+      const read = p.log.filter((e) => e.index >= lo && e.index < hi && ((bytes += e.data.byteLength) <= maxBytes || e.index === lo));
+      p.node.entriesLoaded(lo, read);
       this.drain(p);
     }
   }

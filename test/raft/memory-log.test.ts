@@ -98,3 +98,81 @@ test('a new leader reads back entries it trimmed as a follower', () => {
   assert.ok(net.loadsAsked.some((l) => l.id === 2), 'the new leader read entries back');
   assert.deepEqual(net.appliedData(3), [...Array.from({ length: 30 }, (_, i) => `a${i}`), 'after']);
 });
+
+test('read-back ranges: one per follower point, at most eight, dropped once every follower is past them', () => {
+  const log = fullLog(Array.from({ length: 100 }, () => 1));
+  log.trimTo(90);
+  log.setLoaded(10, [entry(10, 1), entry(11, 1), entry(12, 1)]);
+  log.setLoaded(50, [entry(50, 1), entry(51, 1)]);
+  assert.deepEqual(log.sliceToSend(11, 101, Infinity)!.map((e) => e.index), [11, 12], 'the first range is still there');
+  assert.deepEqual(log.sliceToSend(50, 101, Infinity)!.map((e) => e.index), [50, 51]);
+  assert.equal(log.loadEnd(12), 50, 'a read from 12 would stop where the next range starts');
+  assert.equal(log.loadEnd(50), 91, 'or where memory starts');
+  assert.equal(log.loadedCount(), 5);
+  for (let i = 0; i < 8; i++) log.setLoaded(60 + i * 2, [entry(60 + i * 2, 1)]);
+  assert.equal(log.sliceToSend(11, 101, Infinity), undefined, 'the oldest ranges went');
+  assert.equal(log.sliceToSend(50, 101, Infinity), undefined);
+  assert.equal(log.loadedCount(), 8, 'eight ranges at most');
+  log.dropLoadedBelow(65);
+  assert.deepEqual(log.sliceToSend(66, 101, Infinity)!.map((e) => e.index), [66]);
+  assert.equal(log.sliceToSend(64, 101, Infinity), undefined);
+  log.dropLoadedBelow(Infinity);
+  assert.equal(log.loadedCount(), 0);
+});
+
+test('two followers behind at different points catch up reading each entry back once, and nothing stays', () => {
+  // Loads and messages each take one round, so the two followers' reads interleave.
+  const pad = 'x'.repeat(1000);
+  const net = new Net([1, 2, 3, 4, 5], { maxAppliedEntriesInMemory: 8, maxSizePerMsg: 4096, maxInflightMsgs: 4, electionTick: 50 });
+  net.campaign(1);
+  const propose = (n: number) => {
+    for (let i = 0; i < n; i++) {
+      net.propose(1, pad + i);
+      net.deliverAll();
+    }
+  };
+  // More than one read's worth (4 MiB) each, so that each follower needs several.
+  net.isolate(4);
+  propose(5000);
+  net.isolate(5);
+  propose(5000);
+  net.heal();
+  const leader = net.get(1).node;
+  const last = leader.status().lastIndex;
+  // Follower 5 lacks the last 5,000 entries, follower 4 those and 5,000 more: 10,000 to read back.
+  const lacked = last - Math.min(leader.status().progress[4]!.match, leader.status().progress[5]!.match);
+  let readBack = 0;
+  let rounds = 0;
+  for (let pending: typeof net.loads = []; rounds < 5000; rounds++) {
+    for (const p of net.peers.values()) {
+      p.node.tick();
+      net.drain(p);
+    }
+    const due = pending;
+    pending = net.loads;
+    net.loads = [];
+    for (const { id, lo, hi, maxBytes } of due) {
+      const p = net.get(id);
+      let bytes = 0;
+      const read = p.log.filter((e) => e.index >= lo && e.index < hi && ((bytes += e.data.byteLength) <= maxBytes || e.index === lo));
+      readBack += read.length;
+      p.node.entriesLoaded(lo, read);
+      net.drain(p);
+    }
+    const now = net.queue;
+    net.queue = [];
+    for (const m of now) {
+      net.get(m.to).node.step(m);
+      net.drain(net.get(m.to));
+    }
+    const pr = leader.status().progress;
+    if (pr[4]!.match === last && pr[5]!.match === last) break;
+  }
+  assert.ok(rounds < 5000, 'both caught up');
+  assert.ok(readBack <= lacked * 1.1, `read back ${readBack} entries for ${lacked} lacking`);
+  assert.ok(net.loadsAsked.every((l) => l.maxBytes === 4 * 1024 * 1024), 'each read is bounded by bytes');
+  net.run(3);
+  assert.equal(leader.status().loadedEntries, 0, 'read-back entries are let go once every follower is past them');
+  assert.deepEqual(net.appliedData(4), net.appliedData(1));
+  assert.deepEqual(net.appliedData(5), net.appliedData(1));
+});

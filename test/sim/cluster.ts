@@ -133,7 +133,7 @@ export class Cluster {
   private committedConf: ConfState = { voters: [], learners: [] };
   private deferred: (() => void)[] = [];
   /** Reads of entries on disk only in progress (Ready.loadEntries), each done at its tick. */
-  private loads: { peer: Peer; incarnation: number; lo: number; hi: number; at: number }[] = [];
+  private loads: { peer: Peer; incarnation: number; lo: number; hi: number; maxBytes: number; at: number }[] = [];
   /** Its own generator, so that seeds without read-backs run as before. */
   private readonly loadRng: SeededRng;
   /** The liveness probe of the current heal phase. */
@@ -182,9 +182,9 @@ export class Cluster {
     observe: (o) => this.observe(o),
     note: (node, kind, text) => this.trace.add(this.tick, kind, node, text),
     applied: (peer, e, fp) => this.onApplied(peer, e, fp),
-    load: (peer, lo, hi) => {
-      this.trace.add(this.tick, 'load', peer.id, `reads entries ${lo}..${hi - 1} back from disk`);
-      this.loads.push({ peer, incarnation: peer.incarnation, lo, hi, at: this.tick + this.loadRng.int(4) });
+    load: (peer, lo, hi, maxBytes) => {
+      this.trace.add(this.tick, 'load', peer.id, `reads entries ${lo}..${hi - 1} (${maxBytes} bytes at most) back from disk`);
+      this.loads.push({ peer, incarnation: peer.incarnation, lo, hi, maxBytes, at: this.tick + this.loadRng.int(4) });
     },
     readAnswered: (peer, ctx, index) => {
       if (this.opts.inject === 'staleRead') index = Math.max(0, index - 3);
@@ -303,9 +303,9 @@ export class Cluster {
     const due = this.loads.filter((l) => l.at <= this.tick);
     if (due.length === 0) return;
     this.loads = this.loads.filter((l) => l.at > this.tick);
-    for (const { peer, incarnation, lo, hi } of due) {
+    for (const { peer, incarnation, lo, hi, maxBytes } of due) {
       if (!peer.up || peer.incarnation !== incarnation) continue; // the peer crashed: its request died with it
-      const entries = peer.disk.read(lo, hi);
+      const entries = peer.disk.read(lo, hi, maxBytes);
       this.trace.add(this.tick, 'load', peer.id, `got ${entries.length} entries from ${lo}`);
       this.guard(peer.id, () => {
         peer.node!.entriesLoaded(lo, entries);

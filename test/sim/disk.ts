@@ -70,9 +70,17 @@ export class Disk {
     return true;
   }
 
-  /** Entries [lo, hi) that are still on the disk (none below the snapshot), as a leader's read-back gets them. */
-  read(lo: number, hi: number): Entry[] {
-    return [...this.kept, ...this.entries].filter((e) => e.index >= lo && e.index < hi);
+  /** Entries [lo, hi) still on the disk, up to maxBytes of data (at least one), as a leader's read-back gets them. */
+  read(lo: number, hi: number, maxBytes: number): Entry[] {
+    const out: Entry[] = [];
+    let bytes = 0;
+    for (const e of [...this.kept, ...this.entries]) {
+      if (e.index < lo || e.index >= hi) continue;
+      bytes += e.data.byteLength;
+      if (out.length > 0 && bytes > maxBytes) break;
+      out.push(e);
+    }
+    return out;
   }
 
   /** What a restarting peer reads back; the application state is the snapshot's, so applied = its index. */

@@ -17,7 +17,7 @@ export interface PeerEnv {
   observe(o: Observation): void;
   note(node: NodeId, kind: 'role' | 'commit' | 'persist' | 'snapshot' | 'read' | 'crash' | 'load', text: string): void;
   /** The node asked for entries on disk only (Ready.loadEntries): read them back later and hand them over. */
-  load(peer: Peer, lo: number, hi: number): void;
+  load(peer: Peer, lo: number, hi: number, maxBytes: number): void;
   /** A committed entry was applied here (after the checkers saw it). */
   applied(peer: Peer, e: Entry, fp: string): void;
   readAnswered(peer: Peer, ctx: string, index: number): void;
@@ -182,7 +182,7 @@ export class Peer {
     const env = this.env;
     const tick = env.now();
     if (crashAt === 'beforePersist') return;
-    if (rd.loadEntries) env.load(this, rd.loadEntries.lo, rd.loadEntries.hi);
+    if (rd.loadEntries) env.load(this, rd.loadEntries.lo, rd.loadEntries.hi, rd.loadEntries.maxBytes);
     if (rd.softState) {
       const st = node.status();
       this.setRole(rd.softState.role, st.term, rd.softState.lead);

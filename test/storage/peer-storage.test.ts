@@ -404,6 +404,8 @@ test('reading entries back stops where a compaction deleted them, and reads the 
     await s.save(ready(run(10, 12, 2), { term: 2, vote: 1, commit: 0 }));
     assert.deepEqual(idsOf(await s.readEntries(3, 11)), ['3@1', '4@1', '5@1', '6@1', '7@1', '8@1', '9@1', '10@2']);
     assert.deepEqual(idsOf(await s.readEntries(12, 20)), ['12@2']);
+    assert.deepEqual(idsOf(await s.readEntries(3, 11, 10)), ['3@1', '4@1'], 'at most 10 bytes of data (4 each)');
+    assert.deepEqual(idsOf(await s.readEntries(3, 11, 1)), ['3@1'], 'but at least one entry');
     assert.deepEqual(idsOf(await s.readEntries(13, 20)), []);
     // A read that starts before a compaction finishes gets what was there when it reached each record.
     const reading = s.readEntries(1, 13);
