@@ -12,7 +12,7 @@ import { KvPeer } from './kv-peer.ts';
 import { PeerLinks } from './peer-links.ts';
 import { PeerCallError, PeerRuntime, TIMED_OUT } from './peer-runtime.ts';
 import { termRuns } from './term-runs.ts';
-import { withOwnedBytes } from './owned-bytes.ts';
+import { withOwnedBytes } from '../kv/owned-bytes.ts';
 import type { ForwardCall, FromPeer, PeerInit, PeerStatus, ToPeer } from './protocol.ts';
 
 const port = parentPort!;

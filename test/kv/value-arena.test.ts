@@ -7,7 +7,7 @@ import { MvccStore } from '../../src/kv/mvcc-store.ts';
 import { toKeyString } from '../../src/kv/bytes.ts';
 import { NO_LEASE } from '../../src/kv/types.ts';
 import { ValueArena } from '../../src/kv/value-arena.ts';
-import { withOwnedBytes } from '../../src/node/owned-bytes.ts';
+import { withOwnedBytes } from '../../src/kv/owned-bytes.ts';
 
 const key = (s: string) => toKeyString(new TextEncoder().encode(s));
 const valueOf = (i: number, size = 200) => new Uint8Array(size).fill(i % 251);

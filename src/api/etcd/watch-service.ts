@@ -2,6 +2,7 @@
 // hub (which replays history, then follows applied revisions); this file maps the stream's watch ids to hub
 // ids and the hub's batches to WatchResponses, fragmenting big ones when the client allows it.
 import type { ServerDuplexStream, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { withOwnedBytes } from '../../kv/owned-bytes.ts';
 import type { WatchBatch } from '../../kv/watch-hub.ts';
 import type { ServiceContext } from './context.ts';
 import { bytes, event, num, watchFilters, type Wire } from './convert.ts';
@@ -152,7 +153,10 @@ class WatchStream {
   }
 
   private send(response: Wire): void {
-    if (!this.closed) this.call.write(response);
+    if (this.closed) return;
+    // grpc-js encodes a response when its turn comes: one queued behind a slow client must not hold the
+    // chunks its values live in (a few events could keep many 256 KB chunks from being freed).
+    this.call.write(this.call.writableLength > 0 ? withOwnedBytes(response) : response);
   }
 
   private fail(err: unknown): void {

@@ -1,6 +1,7 @@
-// Results a peer posts to the main thread are structured-cloned, and cloning a Uint8Array clones the whole
-// ArrayBuffer under it. Stored values are views into shared 256 KB chunks (kv/value-arena.ts), so each is
-// copied to a buffer of its own first.
+// Stored values are views into shared 256 KB chunks (value-arena.ts). Where one would outlive the moment, or
+// be cloned, it is copied to a buffer of its own first: results a peer posts to the main thread (cloning a
+// Uint8Array clones the whole ArrayBuffer under it), and watch responses queued behind a slow client (each
+// would keep its chunk alive until sent).
 
 /** `value` with every Uint8Array that views part of a larger buffer replaced by a copy (plain data only). */
 export function withOwnedBytes<T>(value: T): T {
