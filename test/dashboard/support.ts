@@ -151,6 +151,8 @@ export interface CardView {
   commit: number;
   applied: number;
   last: number;
+  /** The first index held in memory, as shown ('—' when none is). */
+  memory: string;
 }
 
 // Page scripts are passed as text: tsx compiles this file with helpers (__name) that do not exist in the page.
@@ -166,6 +168,7 @@ const READ_CARDS = `[...document.querySelectorAll('.peers [data-peer]')].map((el
     commit,
     applied,
     last: Number(f('last')),
+    memory: f('memory'),
   };
 })`;
 

@@ -17,7 +17,7 @@ interface Card {
   el: HTMLElement;
   role: HTMLElement;
   state: HTMLElement;
-  fields: Record<'term' | 'vote' | 'commit' | 'last' | 'snapshot' | 'keys', HTMLElement>;
+  fields: Record<'term' | 'vote' | 'commit' | 'last' | 'memory' | 'snapshot' | 'keys', HTMLElement>;
   timer: HTMLElement;
   timerLabel: HTMLElement;
   error: HTMLElement;
@@ -60,6 +60,7 @@ export class PeerCards {
       ['vote', 'voted for'],
       ['commit', 'commit / applied'],
       ['last', 'last index'],
+      ['memory', 'in memory from'],
       ['snapshot', 'snapshot index'],
       ['keys', 'keys / revision'],
     ] as const) {
@@ -115,6 +116,8 @@ export class PeerCards {
     setText(card.fields.vote, p.vote ? peerName(status, p.vote) : '—');
     setText(card.fields.commit, `${p.commit} / ${p.applied}`);
     setText(card.fields.last, String(p.lastIndex));
+    // Older entries are on the peer's disk only (read back when a follower needs them).
+    setText(card.fields.memory, p.memoryFirstIndex > p.lastIndex ? '—' : String(p.memoryFirstIndex));
     setText(card.fields.snapshot, String(p.snapshotIndex));
     setText(card.fields.keys, `${p.keys} / ${p.revision}`);
     // Only a running follower's timer moves; a stopped peer's last report is not a timer running now.
