@@ -18,8 +18,10 @@ interface Cluster {
 
 
 async function startCluster(dataDir: string, port: number, controlPort: number): Promise<Cluster> {
-  // Snapshots every 500 entries, so that rounds also crash peers while they write and compact snapshots.
-  const child = spawn(process.execPath, [CLI, 'up', '--data-dir', dataDir, '--port', String(port), '--control-port', String(controlPort), '--timing', 'fast', '--snapshot-count', '500'], {
+  // Snapshots every 500 entries, so that rounds also crash peers while they write and compact snapshots, and
+  // only 100 applied entries in memory, so that a peer behind after a restart is caught up from read-backs.
+  const up = ['up', '--data-dir', dataDir, '--port', String(port), '--control-port', String(controlPort), '--timing', 'fast', '--snapshot-count', '500', '--memory-entries', '100'];
+  const child = spawn(process.execPath, [CLI, ...up], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
