@@ -13,6 +13,9 @@
 //   proposals and hands leadership to the most up-to-date remaining voter (it keeps replicating meanwhile).
 // - PreVote and CheckQuorum as in the thesis §9.6 and §6.2; a follower that has heard from a live leader
 //   within the election timeout ignores vote requests, unless they come from a leadership transfer.
+// - Applied entries may leave memory before a snapshot covers them (Config.maxAppliedEntriesInMemory): a leader
+//   that needs them for a follower asks the caller to read them back (Ready.loadEntries, entriesLoaded), so the
+//   core never waits on the disk.
 import { applyToConfState, decodeConfChange, encodeConfChange } from './confchange.ts';
 import { Progress } from './progress.ts';
 import { committedIndex, quorumSize, voteResult } from './quorum.ts';
