@@ -3,6 +3,7 @@
 import type { LinkView } from '../src/cluster/network.ts';
 import type { PeerView } from '../src/cluster/status.ts';
 import type { TermRun } from '../src/node/protocol.ts';
+import { termInRuns } from '../src/raft/term-runs.ts';
 import type { ClusterStatus } from './protocol.ts';
 
 export type MessageClass = 'append' | 'heartbeat' | 'vote' | 'preVote' | 'snapshot' | 'other';
@@ -84,14 +85,7 @@ export function linkRates(prev: ClusterStatus | undefined, next: ClusterStatus, 
 /** The term of the entry at `index` in a peer's runs (undefined outside [first run, lastIndex]). */
 export function termAt(runs: readonly TermRun[], lastIndex: number, index: number): number | undefined {
   if (runs.length === 0 || index < runs[0]![0] || index > lastIndex) return undefined;
-  let lo = 0;
-  let hi = runs.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >>> 1;
-    if (runs[mid]![0] <= index) lo = mid;
-    else hi = mid - 1;
-  }
-  return runs[lo]![1];
+  return termInRuns(runs, index);
 }
 
 /** Segments [from, to] of a run list, clipped to [lo, hi], with their terms. */

@@ -4,6 +4,7 @@
 // Entries that are applied and on disk may also leave memory before any snapshot covers them (trimTo): only
 // their terms stay, as runs. A leader that needs them for a follower that is behind has them read back from
 // disk (setLoaded) instead of keeping every entry since the last snapshot on the heap, as etcd does.
+import { termInRuns } from './term-runs.ts';
 import type { Entry, Snapshot } from './types.ts';
 
 /** Most read-back ranges kept at once: one per follower that is behind, for clusters of up to nine. */
@@ -73,20 +74,7 @@ export class RaftLog {
     if (index === this.offset) return this.offsetTerm;
     if (index < this.offset || index > this.lastIndex()) return undefined;
     if (index > this.memOffset) return this.entries[index - this.memOffset - 1]!.term;
-    return this.diskTerm(index);
-  }
-
-  /** The term of an entry on disk only: the last run starting at or before it. */
-  private diskTerm(index: number): number {
-    const runs = this.diskTerms;
-    let lo = 0;
-    let hi = runs.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if (runs[mid]![0] <= index) lo = mid;
-      else hi = mid - 1;
-    }
-    return runs[lo]![1];
+    return termInRuns(this.diskTerms, index);
   }
 
   matchTerm(index: number, term: number): boolean {

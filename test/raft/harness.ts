@@ -103,13 +103,17 @@ export class Net {
   finishLoads(): void {
     const loads = this.loads;
     this.loads = [];
-    for (const { id, lo, hi, maxBytes } of loads) {
-      const p = this.get(id);
-      let bytes = 0;
-      const read = p.log.filter((e) => e.index >= lo && e.index < hi && ((bytes += e.data.byteLength) <= maxBytes || e.index === lo));
-      p.node.entriesLoaded(lo, read);
-      this.drain(p);
-    }
+    for (const load of loads) this.finishLoad(load);
+  }
+
+  /** Hands back one load's entries: those on the peer's disk in [lo, hi), up to maxBytes (at least one). */
+  finishLoad({ id, lo, hi, maxBytes }: { id: NodeId; lo: number; hi: number; maxBytes: number }): Entry[] {
+    const p = this.get(id);
+    let bytes = 0;
+    const read = p.log.filter((e) => e.index >= lo && e.index < hi && ((bytes += e.data.byteLength) <= maxBytes || e.index === lo));
+    p.node.entriesLoaded(lo, read);
+    this.drain(p);
+    return read;
   }
 
   /** Delivers queued messages (those passing `filter`; others stay queued) and loads until none are left. */
