@@ -2,7 +2,6 @@
 // against a fresh Raft Lab only, reporting throughput and the CPU time spent per operation by the cluster's
 // process and by this load generator, measured from /proc. With --cpu-prof the cluster writes a V8 profile
 // per thread into bench/profiles/ (open them in Chrome DevTools or VS Code).
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRaftLab } from './systems.ts';
 import { prepare, runWorkload, WORKLOADS, type Workload } from './workloads.ts';
@@ -12,12 +11,6 @@ const ROOT = join(__dirname, '..');
 function option(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
   return at >= 0 && process.argv[at + 1] ? process.argv[at + 1]! : fallback;
-}
-
-/** User + system CPU of a process so far, in microseconds (clock ticks are 10 ms on Linux). */
-function cpuMicros(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
 /** Each peer's V8 heap (used / total) and memory held outside it, from its /metrics, in MB. */
@@ -46,21 +39,16 @@ async function main(): Promise<void> {
   // --snapshot-count N, --memory-entries N: raftlab up's flags of the same names.
   const upFlags = ['snapshot-count', 'memory-entries'].flatMap((name) => (option(name, '') ? [`--${name}`, option(name, '')] : []));
   const system = await startRaftLab(join(ROOT, 'dist', 'cli.js'), 'etcd', flags, upFlags);
-  const { client, pid } = system;
+  const { client } = system;
   try {
     console.log(`first put after ${Math.round(system.startupMs)} ms`);
     await prepare(client);
     for (const concurrency of concurrencies) {
-      const cpu0 = cpuMicros(pid);
-      const self0 = process.cpuUsage();
       let rss = 0;
-      const r = await runWorkload(client, workload, concurrency, seconds * 1000, () => (rss = Math.max(rss, system.rss())));
-      const cluster = (cpuMicros(pid) - cpu0) / Math.max(1, r.ops);
-      const self = process.cpuUsage(self0);
-      const gen = (self.user + self.system) / Math.max(1, r.ops);
+      const r = await runWorkload(client, workload, concurrency, seconds * 1000, { onSample: () => (rss = Math.max(rss, system.rss())), serverCpuMicros: system.cpuMicros });
       console.log(
         `${workload} c=${concurrency}: ${r.opsPerSec} ops/s  p50 ${r.p50} ms  p99 ${r.p99} ms  errors ${r.errors}  ` +
-          `cluster CPU ${Math.round(cluster)} µs/op  client CPU ${Math.round(gen)} µs/op  RSS ${Math.round(rss / 2 ** 20)} MB`,
+          `cluster CPU ${r.serverCpuMicrosPerOp} µs/op  client CPU ${r.clientCpuMicrosPerOp} µs/op  RSS ${Math.round(rss / 2 ** 20)} MB`,
       );
       console.log(`  after it: ${await peerMemory(system.endpoints)}`);
     }

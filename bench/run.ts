@@ -53,9 +53,9 @@ async function main(): Promise<void> {
         for (const s of systems) {
           const r = results[s.name]!;
           const sample = workload === 'put-distinct' && concurrency === 64 ? () => (r.rssUnderLoadBytes = Math.max(r.rssUnderLoadBytes, s.rss())) : undefined;
-          const result = await runWorkload(s.client, workload, concurrency, DURATION_MS, sample);
+          const result = await runWorkload(s.client, workload, concurrency, DURATION_MS, { onSample: sample, serverCpuMicros: s.cpuMicros });
           r.workloads.push(result);
-          console.log(`${s.name.padEnd(8)} ${workload.padEnd(17)} c=${String(concurrency).padEnd(3)} ${String(result.opsPerSec).padStart(6)} ops/s  p50 ${result.p50} ms  p99 ${result.p99} ms  errors ${result.errors}`);
+          console.log(`${s.name.padEnd(8)} ${workload.padEnd(17)} c=${String(concurrency).padEnd(3)} ${String(result.opsPerSec).padStart(6)} ops/s  p50 ${result.p50} ms  p99 ${result.p99} ms  errors ${result.errors}  CPU ${result.serverCpuMicrosPerOp} µs/op (client ${result.clientCpuMicrosPerOp})`);
         }
       }
     }
@@ -121,6 +121,21 @@ function renderTable(report: { results: Record<string, SystemResults>; raftlabFa
   rows.push(`| failover with the fast preset (median ms) | ${report.raftlabFastFailoverMedianMs} | | |`);
   const mb = (b: number) => Math.round(b / 2 ** 20);
   rows.push(`| memory of the 3-peer cluster under load (MB RSS) | ${mb(rl.rssUnderLoadBytes)} | ${et ? mb(et.rssUnderLoadBytes) : 'n/a'} | ${et ? `${(rl.rssUnderLoadBytes / et.rssUnderLoadBytes).toFixed(2)} of etcd's` : 'n/a'} |`);
+  return `${rows.join('\n')}\n\n${renderCpuTable(rl, et)}`;
+}
+
+/** What each operation cost in CPU: on a machine this small, throughput is the cores divided by these. */
+function renderCpuTable(rl: SystemResults, et: SystemResults | undefined): string {
+  const rows = [
+    'CPU time per operation (µs; the system\'s processes together, then this load generator):',
+    '',
+    '| workload | Raft Lab | etcd | load generator (with Raft Lab / etcd) |',
+    '| --- | ---: | ---: | ---: |',
+  ];
+  for (const w of rl.workloads) {
+    const e = et?.workloads.find((x) => x.workload === w.workload && x.concurrency === w.concurrency);
+    rows.push(`| ${w.workload} c=${w.concurrency} | ${w.serverCpuMicrosPerOp} | ${e?.serverCpuMicrosPerOp ?? 'n/a'} | ${w.clientCpuMicrosPerOp} / ${e?.clientCpuMicrosPerOp ?? 'n/a'} |`);
+  }
   return rows.join('\n');
 }
 

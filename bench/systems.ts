@@ -18,18 +18,27 @@ export interface System {
   startupMs: number;
   /** Resident memory of everything the system runs, in bytes. */
   rss(): number;
+  /** CPU time (user + system) everything the system runs has used so far, in microseconds. */
+  cpuMicros(): number;
   /** Kills the leader as a crash would; returns its endpoint index. */
   killLeader(): Promise<number>;
   restartMember(index: number): Promise<void>;
   stop(): Promise<void>;
 }
-
-
-
 export function rssOf(pid: number): number {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU time a process has used so far, in microseconds (Linux counts it in 10 ms clock ticks). */
+export function cpuMicrosOf(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
   } catch {
     return 0;
   }
@@ -124,6 +133,7 @@ export async function startRaftLab(cli: string, timing: 'etcd' | 'fast' = 'etcd'
     startupMs,
     pid: child.pid!,
     rss: () => rssOf(child.pid!),
+    cpuMicros: () => cpuMicrosOf(child.pid!),
     async killLeader() {
       const index = await leaderIndex(client, 3);
       await control('kill', { peer: `n${index + 1}` });
@@ -183,6 +193,7 @@ export async function startEtcd(): Promise<System> {
     client,
     startupMs,
     rss: () => procs.reduce((sum, p) => sum + (p?.pid ? rssOf(p.pid) : 0), 0),
+    cpuMicros: () => procs.reduce((sum, p) => sum + (p?.pid ? cpuMicrosOf(p.pid) : 0), 0),
     async killLeader() {
       const index = await leaderIndex(client, 3);
       const p = procs[index]!;

@@ -15,6 +15,16 @@ export interface WorkloadResult {
   p50: number;
   p99: number;
   max: number;
+  /** CPU time per operation of the system under test and of this load generator, in microseconds. */
+  serverCpuMicrosPerOp: number;
+  clientCpuMicrosPerOp: number;
+}
+
+export interface RunOptions {
+  /** Called every 250 ms while the load runs (memory samples). */
+  onSample?: () => void;
+  /** CPU time the system under test has used so far, in microseconds. */
+  serverCpuMicros: () => number;
 }
 
 const VALUE = randomBytes(256);
@@ -37,7 +47,7 @@ export async function runWorkload(
   workload: Workload,
   concurrency: number,
   durationMs: number,
-  onSample?: () => void,
+  { onSample, serverCpuMicros }: RunOptions,
 ): Promise<WorkloadResult> {
   const latencies: number[] = [];
   let errors = 0;
@@ -79,7 +89,11 @@ export async function runWorkload(
       }
     }
   };
+  const server0 = serverCpuMicros();
+  const client0 = process.cpuUsage();
   await Promise.all(Array.from({ length: concurrency }, (_, w) => worker(w)));
+  const serverCpu = serverCpuMicros() - server0;
+  const clientCpu = process.cpuUsage(client0);
   if (sampler) clearInterval(sampler);
   latencies.sort((a, b) => a - b);
   const round = (n: number) => Math.round(n * 10) / 10;
@@ -92,5 +106,7 @@ export async function runWorkload(
     p50: round(percentile(latencies, 50)),
     p99: round(percentile(latencies, 99)),
     max: round(latencies[latencies.length - 1] ?? 0),
+    serverCpuMicrosPerOp: Math.round(serverCpu / Math.max(1, latencies.length)),
+    clientCpuMicrosPerOp: Math.round((clientCpu.user + clientCpu.system) / Math.max(1, latencies.length)),
   };
 }
