@@ -210,6 +210,8 @@ export async function script(c: RawClient): Promise<StepResult[]> {
       await kv.DeleteRange({ key: b('w') });
     }),
   );
+  await run('watch with a range end below its key', () => watchUntil(c, { key: b('wb'), rangeEnd: b('wa') }, (r) => r.length >= 1));
+  await run('watch with a range end equal to its key', () => watchUntil(c, { key: b('wa'), rangeEnd: b('wa') }, (r) => r.length >= 1));
   await run('watch large events fragmented', async () => {
     await kv.Put({ key: b('big1'), value: Buffer.alloc(LARGE, 1) });
     await kv.Put({ key: b('big2'), value: Buffer.alloc(LARGE, 2) });

@@ -23,11 +23,14 @@ interface FastMethod {
 interface FastUnaryCall {
   readonly request: unknown;
   readonly metadata: Metadata;
+  /** The request's headers as received, for checks that need one header (leader-guard.ts). */
+  readonly http2Headers: IncomingHttpHeaders;
 }
 
 function unaryCall(request: unknown, headers: IncomingHttpHeaders): FastUnaryCall {
   return {
     request,
+    http2Headers: headers,
     get metadata() {
       return Metadata.fromHttp2Headers(headers);
     },

@@ -2,6 +2,7 @@
 // hub (which replays history, then follows applied revisions); this file maps the stream's watch ids to hub
 // ids and the hub's batches to WatchResponses, fragmenting big ones when the client allows it.
 import type { ServerDuplexStream, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { compareBytes } from '../../kv/bytes.ts';
 import { withOwnedBytes } from '../../kv/owned-bytes.ts';
 import type { WatchBatch } from '../../kv/watch-hub.ts';
 import type { ServiceContext } from './context.ts';
@@ -66,31 +67,26 @@ class WatchStream {
   }
 
   private create(req: Wire): void {
+    // As etcd: an empty key means the smallest key, `\0`; a range end of `\0` means every key from `key` on.
+    let key = bytes(req.key);
+    if (key.length === 0) key = new Uint8Array([0]);
+    const rangeEnd = bytes(req.rangeEnd);
+    const fromKey = rangeEnd.length === 1 && rangeEnd[0] === 0;
+    // etcd checks the range before the id, and a refused create takes no id.
+    if (rangeEnd.length > 0 && !fromKey && compareBytes(key, rangeEnd) >= 0) return this.refuseCreate('mvcc: watcher range is empty');
     let id = num(req.watchId);
-    if (id !== 0 && this.watches.has(id)) {
-      this.send({
-        header: this.ctx.headers.make(),
-        watchId: INVALID_WATCH_ID,
-        created: true,
-        canceled: true,
-        cancelReason: 'mvcc: duplicate watch ID provided on the WatchStream',
-      });
-      return;
-    }
+    if (id !== 0 && this.watches.has(id)) return this.refuseCreate('mvcc: duplicate watch ID provided on the WatchStream');
     if (id === 0) {
       while (this.watches.has(this.nextId)) this.nextId++;
       id = this.nextId++;
     }
-    // As etcd: an empty key means the smallest key, `\0`.
-    let key = bytes(req.key);
-    if (key.length === 0) key = new Uint8Array([0]);
     const watch: StreamWatch = { hubId: -1, fragment: req.fragment === true, progressNotify: req.progressNotify === true };
     this.watches.set(id, watch);
     // The hub calls the sink synchronously, with the created batch first, then the history, before create()
     // returns. etcd sends that history in as few responses as it can, so it is gathered here first.
     let history: WatchBatch[] | undefined = [];
     watch.hubId = this.ctx.kv.sm.watches.create(
-      { key, rangeEnd: bytes(req.rangeEnd), startRevision: num(req.startRevision), prevKv: req.prevKv === true, filters: watchFilters(req.filters) },
+      { key, rangeEnd, startRevision: num(req.startRevision), prevKv: req.prevKv === true, filters: watchFilters(req.filters) },
       (batch) => (history && !batch.created && !batch.canceled ? history.push(batch) : this.onBatch(id, watch, batch)),
     );
     const gathered = history;
@@ -99,6 +95,11 @@ class WatchStream {
       const part = gathered.slice(at, at + CATCH_UP_MAX_REVISIONS);
       this.onBatch(id, watch, { ...part[part.length - 1]!, events: part.flatMap((b) => b.events) });
     }
+  }
+
+  /** A create etcd refuses is answered as created and cancelled at once, under the invalid id. */
+  private refuseCreate(reason: string): void {
+    this.send({ header: this.ctx.headers.make(), watchId: INVALID_WATCH_ID, created: true, canceled: true, cancelReason: reason });
   }
 
   private cancel(id: number): void {
