@@ -108,15 +108,17 @@ export class Gateway {
     if (req.method !== 'POST') return plain(res, 405, 'Method Not Allowed\n');
     readBody(req, this.maxBodyBytes).then(
       (body) => {
-        let request: unknown;
+        let requests: unknown[];
         try {
-          request = this.toRequest(route, body);
+          // A client stream (Watch, LeaseKeepAlive) takes every JSON object of the body in turn, as etcd's does.
+          const texts = method.requestStream ? jsonTexts(body) : [body];
+          requests = (texts.length > 0 ? texts : ['']).map((text) => this.toRequest(route, text));
         } catch (err) {
           return this.fail(res, { code: Status.INVALID_ARGUMENT, message: (err as Error).message });
         }
         try {
-          if (method.responseStream) this.stream(res, route, method.requestStream, impl, request);
-          else this.unary(res, route, impl, request);
+          if (method.responseStream) this.stream(res, route, method.requestStream, impl, requests);
+          else this.unary(res, route, impl, requests[0]);
         } catch (err) {
           // A handler that throws instead of answering must not become an unhandled rejection in the peer.
           this.fail(res, toGatewayError(err));
@@ -163,9 +165,9 @@ export class Gateway {
    * A streaming method (Watch, LeaseKeepAlive, Snapshot): the body is its one request; what the handler writes
    * goes out as it comes, one JSON object per line, until the handler ends the stream or the client goes away.
    */
-  private stream(res: ServerResponse, route: [string, string], clientStream: boolean, impl: (...args: unknown[]) => void, request: unknown): void {
+  private stream(res: ServerResponse, route: [string, string], clientStream: boolean, impl: (...args: unknown[]) => void, requests: unknown[]): void {
     let open = true;
-    const call = Object.assign(gatewayCall(request), {
+    const call = Object.assign(gatewayCall(requests[0]), {
       write: (response: unknown) => {
         if (!open) return false;
         let line: string;
@@ -202,11 +204,11 @@ export class Gateway {
       call.emit('cancelled');
     });
     impl(call);
-    // A client stream gets the body as its one message, then the end of its input, as etcd's gateway sends them:
-    // a keep-alive answers once and ends; a watch goes on until the client leaves.
+    // A client stream gets the body's messages, then the end of its input, as etcd's gateway sends them: a
+    // keep-alive answers and ends; a watch goes on until the client leaves.
     if (clientStream) {
       setImmediate(() => {
-        if (open) call.emit('data', request);
+        for (const request of requests) if (open) call.emit('data', request);
         if (open) call.emit('end');
       });
     }
@@ -298,6 +300,46 @@ function scalarFits(protoType: string, isEnum: boolean, value: unknown): boolean
     default: // the integer types
       return Number.isInteger(value) || (typeof value === 'string' && /^-?\d+$/.test(value));
   }
+}
+
+/**
+ * The texts of the JSON values one after another in a body (`{…}\n{…}`), as Go's json.Decoder reads them. A
+ * value is cut where its outermost bracket closes (outside strings), a string where it closes, any other scalar
+ * at whitespace; JSON.parse then judges each text.
+ */
+export function jsonTexts(body: string): string[] {
+  const texts: string[] = [];
+  let at = 0;
+  while (at < body.length) {
+    while (at < body.length && /\s/.test(body[at]!)) at++;
+    if (at >= body.length) break;
+    const start = at;
+    let depth = 0;
+    let inString = false;
+    for (; at < body.length; at++) {
+      const c = body[at]!;
+      if (inString) {
+        if (c === '\\') at++;
+        else if (c === '"') inString = false;
+        if (depth === 0 && !inString) {
+          at++;
+          break;
+        }
+        continue;
+      }
+      if (c === '"') inString = true;
+      else if (c === '{' || c === '[') depth++;
+      else if (c === '}' || c === ']') {
+        depth--;
+        if (depth <= 0) {
+          at++;
+          break;
+        }
+      } else if (depth === 0 && /\s/.test(c)) break;
+    }
+    texts.push(body.slice(start, at));
+  }
+  return texts;
 }
 
 function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
