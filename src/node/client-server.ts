@@ -5,6 +5,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
 import { authService } from '../api/etcd/auth-service.ts';
 import { clusterService } from '../api/etcd/cluster-service.ts';
+import { electionService } from '../api/etcd/election-service.ts';
 import { LeaderlessHub, type PeerBridge, type ServiceContext } from '../api/etcd/context.ts';
 import { noLeader } from '../api/etcd/errors.ts';
 import { HeaderSource } from '../api/etcd/header.ts';
@@ -13,6 +14,7 @@ import { healthService, healthServiceDefinition } from '../api/etcd/health-servi
 import { guardLeaderRequired } from '../api/etcd/leader-guard.ts';
 import { guardLearner } from '../api/etcd/learner-guard.ts';
 import { leaseService } from '../api/etcd/lease-service.ts';
+import { lockService } from '../api/etcd/lock-service.ts';
 import { maintenanceService } from '../api/etcd/maintenance-service.ts';
 import { Gateway } from '../api/etcd/gateway.ts';
 import { httpEndpoints } from '../api/etcd/http-endpoints.ts';
@@ -64,6 +66,8 @@ export async function startClientServer(init: PeerInit, runtime: PeerRuntime, kv
       Cluster: clusterService(ctx),
       Maintenance: maintenanceService(ctx),
       Auth: authService(ctx),
+      Lock: lockService(ctx),
+      Election: electionService(ctx),
       Health: healthService(),
     }, ctx.leader),
     () => runtime.isLearner(),

@@ -4,25 +4,57 @@ import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import * as protobuf from 'protobufjs';
-import { ETCD_PROTO } from '../../src/api/etcd/proto.ts';
+import { parseEtcdProto } from '../../src/api/etcd/proto.ts';
 import { framedSnapshot } from '../../src/api/etcd/snapshot-file.ts';
 import { clusterIdOf, memberIdOf } from '../../src/api/etcd/header.ts';
 import { createHash } from 'node:crypto';
 
 function ours(): protobuf.Root {
-  const root = new protobuf.Root();
-  const [mvcc, rest] = ETCD_PROTO.split(/^package etcdserverpb;$/m) as [string, string];
-  protobuf.parse(mvcc, root, { keepCase: true });
-  protobuf.parse(`syntax = "proto3";\npackage etcdserverpb;\n${rest}`, root, { keepCase: true });
-  root.resolveAll();
-  return root;
+  return parseEtcdProto(true);
 }
+
+/**
+ * etcd's v3lock.proto and v3election.proto (server/etcdserver/api/v3lock/v3lockpb, v3election/v3electionpb), their
+ * messages and services as etcd declares them, without the gateway annotations; the etcd3 client ships neither.
+ */
+const ETCD_LOCK_ELECTION = `
+syntax = "proto3";
+package v3lockpb;
+service Lock {
+  rpc Lock(LockRequest) returns (LockResponse);
+  rpc Unlock(UnlockRequest) returns (UnlockResponse);
+}
+message LockRequest { bytes name = 1; int64 lease = 2; }
+message LockResponse { etcdserverpb.ResponseHeader header = 1; bytes key = 2; }
+message UnlockRequest { bytes key = 1; }
+message UnlockResponse { etcdserverpb.ResponseHeader header = 1; }
+---
+syntax = "proto3";
+package v3electionpb;
+service Election {
+  rpc Campaign(CampaignRequest) returns (CampaignResponse);
+  rpc Proclaim(ProclaimRequest) returns (ProclaimResponse);
+  rpc Leader(LeaderRequest) returns (LeaderResponse);
+  rpc Observe(LeaderRequest) returns (stream LeaderResponse);
+  rpc Resign(ResignRequest) returns (ResignResponse);
+}
+message CampaignRequest { bytes name = 1; int64 lease = 2; bytes value = 3; }
+message CampaignResponse { etcdserverpb.ResponseHeader header = 1; LeaderKey leader = 2; }
+message LeaderKey { bytes name = 1; bytes key = 2; int64 rev = 3; int64 lease = 4; }
+message LeaderRequest { bytes name = 1; }
+message LeaderResponse { etcdserverpb.ResponseHeader header = 1; mvccpb.KeyValue kv = 2; }
+message ResignRequest { LeaderKey leader = 1; }
+message ResignResponse { etcdserverpb.ResponseHeader header = 1; }
+message ProclaimRequest { LeaderKey leader = 1; bytes value = 2; }
+message ProclaimResponse { etcdserverpb.ResponseHeader header = 1; }
+`;
 
 function etcds(): protobuf.Root {
   const dir = join(dirname(require.resolve('etcd3/package.json')), 'proto');
   const root = new protobuf.Root();
   root.resolvePath = (_origin, target) => (target.startsWith('/') ? target : join(dir, target.replace(/^\.\//, '')));
   root.loadSync(join(dir, 'rpc.proto'), { keepCase: true });
+  for (const part of ETCD_LOCK_ELECTION.split('---')) protobuf.parse(part, root, { keepCase: true });
   root.resolveAll();
   return root;
 }
@@ -80,7 +112,8 @@ test('every message, field, enum and method we declare matches etcd’s proto', 
       }
     }
   });
-  assert.ok(fields > 150 && methods > 35, `${fields} fields and ${methods} methods checked`);
+  assert.ok(fields > 170 && methods > 42, `${fields} fields and ${methods} methods checked`);
+  for (const service of ['v3lockpb.Lock', 'v3electionpb.Election']) assert.ok(mine.lookup(service) instanceof protobuf.Service, `${service} declared`);
   assert.deepEqual(newer, [], 'declared here but unknown to etcd');
 });
 

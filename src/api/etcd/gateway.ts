@@ -56,6 +56,14 @@ const ROUTES: Record<string, [string, string]> = {
   '/v3/auth/role/delete': ['Auth', 'RoleDelete'],
   '/v3/auth/role/grant': ['Auth', 'RoleGrantPermission'],
   '/v3/auth/role/revoke': ['Auth', 'RoleRevokePermission'],
+  // v3lock.proto and v3election.proto
+  '/v3/lock/lock': ['Lock', 'Lock'],
+  '/v3/lock/unlock': ['Lock', 'Unlock'],
+  '/v3/election/campaign': ['Election', 'Campaign'],
+  '/v3/election/proclaim': ['Election', 'Proclaim'],
+  '/v3/election/leader': ['Election', 'Leader'],
+  '/v3/election/observe': ['Election', 'Observe'],
+  '/v3/election/resign': ['Election', 'Resign'],
 };
 
 /** The HTTP status etcd's gateway (grpc-gateway v1) gives each gRPC code. */
@@ -145,13 +153,23 @@ export class Gateway {
   }
 
   private type(service: string, name: string, which: 'request' | 'response'): protobuf.Type {
-    const method = (this.root.lookup(`etcdserverpb.${service}`) as protobuf.Service).methods[name]!;
+    // The definition's path is `/<package>.<Service>/<Method>` (etcdserverpb, v3lockpb, v3electionpb).
+    const path = this.definitions[service]![name]!.path;
+    const method = (this.root.lookup(path.slice(1, path.lastIndexOf('/'))) as protobuf.Service).methods[name]!;
     return which === 'request' ? method.resolvedRequestType! : method.resolvedResponseType!;
   }
 
   private unary(res: ServerResponse, route: [string, string], impl: (...args: unknown[]) => void, request: unknown): void {
     const call = gatewayCall(request);
+    let answered = false;
+    // A client that hangs up cancels its call, as on gRPC: a Lock or Campaign still waiting then gives up its place.
+    res.on('close', () => {
+      if (answered) return;
+      call.cancelled = true;
+      call.emit('cancelled');
+    });
     impl(call, (err: Partial<GatewayError> | null, response: unknown) => {
+      answered = true;
       if (err) return this.fail(res, { code: err.code ?? Status.UNKNOWN, message: err.message ?? 'unknown error' });
       try {
         json(res, 200, this.toJson(route, response));

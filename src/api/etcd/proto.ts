@@ -538,6 +538,85 @@ message AuthUserListResponse {
 message AuthRoleDeleteResponse { ResponseHeader header = 1; }
 message AuthRoleGrantPermissionResponse { ResponseHeader header = 1; }
 message AuthRoleRevokePermissionResponse { ResponseHeader header = 1; }
+
+package v3lockpb;
+
+service Lock {
+  rpc Lock(LockRequest) returns (LockResponse);
+  rpc Unlock(UnlockRequest) returns (UnlockResponse);
+}
+
+message LockRequest {
+  bytes name = 1;
+  int64 lease = 2;
+}
+
+message LockResponse {
+  etcdserverpb.ResponseHeader header = 1;
+  bytes key = 2;
+}
+
+message UnlockRequest {
+  bytes key = 1;
+}
+
+message UnlockResponse {
+  etcdserverpb.ResponseHeader header = 1;
+}
+
+package v3electionpb;
+
+service Election {
+  rpc Campaign(CampaignRequest) returns (CampaignResponse);
+  rpc Proclaim(ProclaimRequest) returns (ProclaimResponse);
+  rpc Leader(LeaderRequest) returns (LeaderResponse);
+  rpc Observe(LeaderRequest) returns (stream LeaderResponse);
+  rpc Resign(ResignRequest) returns (ResignResponse);
+}
+
+message CampaignRequest {
+  bytes name = 1;
+  int64 lease = 2;
+  bytes value = 3;
+}
+
+message CampaignResponse {
+  etcdserverpb.ResponseHeader header = 1;
+  LeaderKey leader = 2;
+}
+
+message LeaderKey {
+  bytes name = 1;
+  bytes key = 2;
+  int64 rev = 3;
+  int64 lease = 4;
+}
+
+message LeaderRequest {
+  bytes name = 1;
+}
+
+message LeaderResponse {
+  etcdserverpb.ResponseHeader header = 1;
+  mvccpb.KeyValue kv = 2;
+}
+
+message ResignRequest {
+  LeaderKey leader = 1;
+}
+
+message ResignResponse {
+  etcdserverpb.ResponseHeader header = 1;
+}
+
+message ProclaimRequest {
+  LeaderKey leader = 1;
+  bytes value = 2;
+}
+
+message ProclaimResponse {
+  etcdserverpb.ResponseHeader header = 1;
+}
 `;
 
 /** How messages look in JavaScript: int64 as decimal strings (ids exceed 2^53), enums by name, bytes as Buffers. */
@@ -547,25 +626,27 @@ let cachedRoot: protobuf.Root | undefined;
 let cachedProtoNamesRoot: protobuf.Root | undefined;
 let cached: protoLoader.PackageDefinition | undefined;
 
-function parseRoot(keepCase: boolean): protobuf.Root {
-  // A .proto file may hold one package; the text holds two, so parse each part into the same root.
+/** etcd's packages that hold services: rpc.proto's, v3lock.proto's and v3election.proto's. */
+export const ETCD_SERVICE_PACKAGES = ['etcdserverpb', 'v3lockpb', 'v3electionpb'] as const;
+
+/** A .proto file may hold one package; the text holds several, so each part is parsed into the same root. */
+export function parseEtcdProto(keepCase: boolean): protobuf.Root {
   const root = new protobuf.Root();
-  const [mvcc, rest] = ETCD_PROTO.split(/^package etcdserverpb;$/m) as [string, string];
-  protobuf.parse(mvcc, root, { keepCase });
-  protobuf.parse(`syntax = "proto3";\npackage etcdserverpb;\n${rest}`, root, { keepCase });
+  const parts = ETCD_PROTO.split(/^package (\w+);$/m); // [before, name, body, name, body, …]
+  for (let i = 1; i < parts.length; i += 2) protobuf.parse(`syntax = "proto3";\npackage ${parts[i]};\n${parts[i + 1]}`, root, { keepCase });
   root.resolveAll();
   return root;
 }
 
 /** The parsed protobuf types (field names camelCased, as the KV types use). */
 function etcdRoot(): protobuf.Root {
-  cachedRoot ??= parseRoot(false);
+  cachedRoot ??= parseEtcdProto(false);
   return cachedRoot;
 }
 
 /** The same types with the field names as the proto spells them (`create_revision`), as etcd's JSON gateway writes. */
 export function etcdProtoNamesRoot(): protobuf.Root {
-  cachedProtoNamesRoot ??= parseRoot(true);
+  cachedProtoNamesRoot ??= parseEtcdProto(true);
   return cachedProtoNamesRoot;
 }
 
@@ -587,7 +668,8 @@ function asBuffer(bytes: Uint8Array): Buffer {
  */
 export function etcdServiceDefinitions(): Record<string, ServiceDefinition> {
   const services: Record<string, ServiceDefinition> = {};
-  const pkg = etcdRoot().lookup('etcdserverpb') as protobuf.Namespace;
+  for (const pkgName of ETCD_SERVICE_PACKAGES) {
+  const pkg = etcdRoot().lookup(pkgName) as protobuf.Namespace;
   for (const service of pkg.nestedArray) {
     if (!(service instanceof protobuf.Service)) continue;
     const def: Record<string, MethodDefinition<unknown, unknown>> = {};
@@ -595,7 +677,7 @@ export function etcdServiceDefinitions(): Record<string, ServiceDefinition> {
       const request = method.resolvedRequestType!;
       const response = method.resolvedResponseType!;
       def[method.name] = {
-        path: `/etcdserverpb.${service.name}/${method.name}`,
+        path: `/${pkgName}.${service.name}/${method.name}`,
         requestStream: !!method.requestStream,
         responseStream: !!method.responseStream,
         requestSerialize: (value) => asBuffer(request.encode(request.fromObject(value as object)).finish()),
@@ -605,6 +687,7 @@ export function etcdServiceDefinitions(): Record<string, ServiceDefinition> {
       };
     }
     services[service.name] = def as ServiceDefinition;
+  }
   }
   return services;
 }
