@@ -25,16 +25,34 @@ interface FastUnaryCall {
   readonly metadata: Metadata;
   /** The request's headers as received, for checks that need one header (leader-guard.ts). */
   readonly http2Headers: IncomingHttpHeaders;
+  /** Whether the client went away before the answer, as on grpc-js's call. */
+  readonly cancelled: boolean;
+  /**
+   * 'cancelled', as grpc-js emits it, for handlers that wait (a Lock, a Campaign) and must give up when the
+   * client goes away; the stream is watched only for calls whose handler asks.
+   */
+  on(event: 'cancelled', listener: () => void): FastUnaryCall;
+  once(event: 'cancelled', listener: () => void): FastUnaryCall;
 }
 
-function unaryCall(request: unknown, headers: IncomingHttpHeaders): FastUnaryCall {
-  return {
+function unaryCall(request: unknown, headers: IncomingHttpHeaders, stream: ServerHttp2Stream): FastUnaryCall {
+  const wentAway = () => (stream.closed || stream.destroyed) && !stream.headersSent;
+  const call: FastUnaryCall = {
     request,
     http2Headers: headers,
     get metadata() {
       return Metadata.fromHttp2Headers(headers);
     },
+    get cancelled() {
+      return wentAway();
+    },
+    on: (event, listener) => {
+      if (event === 'cancelled') stream.once('close', () => wentAway() && listener());
+      return call;
+    },
+    once: (event, listener) => call.on(event, listener),
   };
+  return call;
 }
 
 // What grpc-js sends with every answer (server-interceptors.js).
@@ -144,7 +162,7 @@ function serveUnary(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, met
     } catch {
       return sendStatus(stream, Status.INTERNAL, 'Error deserializing request');
     }
-    const call = unaryCall(request, headers);
+    const call = unaryCall(request, headers, stream);
     let answered = false;
     const respond = (err: unknown, response?: unknown) => {
       if (answered) return;
