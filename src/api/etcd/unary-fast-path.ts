@@ -35,24 +35,30 @@ interface FastUnaryCall {
   once(event: 'cancelled', listener: () => void): FastUnaryCall;
 }
 
-function unaryCall(request: unknown, headers: IncomingHttpHeaders, stream: ServerHttp2Stream): FastUnaryCall {
-  const wentAway = () => (stream.closed || stream.destroyed) && !stream.headersSent;
-  const call: FastUnaryCall = {
-    request,
-    http2Headers: headers,
-    get metadata() {
-      return Metadata.fromHttp2Headers(headers);
-    },
-    get cancelled() {
-      return wentAway();
-    },
-    on: (event, listener) => {
-      if (event === 'cancelled') stream.once('close', () => wentAway() && listener());
-      return call;
-    },
-    once: (event, listener) => call.on(event, listener),
-  };
-  return call;
+/** A class, not an object literal, so that a call costs one object, not one closure per method. */
+class FastCall implements FastUnaryCall {
+  constructor(
+    readonly request: unknown,
+    readonly http2Headers: IncomingHttpHeaders,
+    private readonly stream: ServerHttp2Stream,
+  ) {}
+
+  get metadata(): Metadata {
+    return Metadata.fromHttp2Headers(this.http2Headers);
+  }
+
+  get cancelled(): boolean {
+    return (this.stream.closed || this.stream.destroyed) && !this.stream.headersSent;
+  }
+
+  on(event: 'cancelled', listener: () => void): FastUnaryCall {
+    if (event === 'cancelled') this.stream.once('close', () => this.cancelled && listener());
+    return this;
+  }
+
+  once(event: 'cancelled', listener: () => void): FastUnaryCall {
+    return this.on(event, listener);
+  }
 }
 
 // What grpc-js sends with every answer (server-interceptors.js).
@@ -162,7 +168,7 @@ function serveUnary(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, met
     } catch {
       return sendStatus(stream, Status.INTERNAL, 'Error deserializing request');
     }
-    const call = unaryCall(request, headers, stream);
+    const call = new FastCall(request, headers, stream);
     let answered = false;
     const respond = (err: unknown, response?: unknown) => {
       if (answered) return;
