@@ -6,6 +6,7 @@ import { decodeConfChange } from '../raft/confchange.ts';
 import { RaftNode } from '../raft/raft-node.ts';
 import { RaftError, type ConfChange, type ConfState, type Entry, type Message, type NodeId, type Ready, type Snapshot, type SoftState } from '../raft/types.ts';
 import type { PeerStorage } from '../storage/peer-storage.ts';
+import { DurationHistogram } from './duration-histogram.ts';
 import { decodeEnvelope, encodeEnvelope } from './envelope.ts';
 import { UNHEALTHY_MESSAGE, type CallError, type Timing } from './protocol.ts';
 
@@ -144,6 +145,8 @@ export class PeerRuntime {
   private processing = false;
   private scheduled = false;
   private stopped = false;
+  /** What /metrics reports of this peer's runtime, under etcd's names. */
+  readonly counters = { leaderChanges: 0, proposalsFailed: 0, walSync: new DurationHistogram() };
   private paused = false;
   private inbox: Message[] = [];
   private queuedProposals: Entry[] = [];
@@ -353,6 +356,7 @@ export class PeerRuntime {
       const waiter = proposer === this.id ? this.proposals.get(seq) : undefined;
       if (!waiter) continue;
       this.proposals.delete(seq);
+      this.counters.proposalsFailed++;
       this.settle(waiter, err);
     }
   }
@@ -377,6 +381,7 @@ export class PeerRuntime {
       const timer = setTimeout(() => {
         const waiter = this.proposals.get(seq);
         this.proposals.delete(seq);
+        this.counters.proposalsFailed++;
         reject(waiter?.leaderless ? DEADLINE_EXCEEDED() : this.timeoutError(startedAt));
       }, this.opts.requestTimeoutMs);
       this.proposals.set(seq, { resolve, reject, timer, startedAt });
@@ -531,6 +536,11 @@ export class PeerRuntime {
     this.schedule();
   }
 
+  /** Proposals of this peer's clients not yet applied (etcd_server_proposals_pending). */
+  get proposalsPending(): number {
+    return this.proposals.size;
+  }
+
   status(): ReturnType<RaftNode['status']> {
     return this.node.status();
   }
@@ -578,7 +588,10 @@ export class PeerRuntime {
     if (rd.loadEntries) this.loadEntries(rd.loadEntries);
     const early = rd.messages.filter(sendsBeforePersist);
     if (early.length > 0) this.opts.send(early);
+    const writeStarted = performance.now();
     await this.storage.save(rd);
+    // etcd's etcd_disk_wal_fsync_duration_seconds: here the synced LevelDB batch, the log's write.
+    if (rd.entries.length > 0 || rd.hardState) this.counters.walSync.observe((performance.now() - writeStarted) / 1000);
     // 2. Send the rest.
     const late = early.length === 0 ? rd.messages : rd.messages.filter((m) => !sendsBeforePersist(m));
     if (late.length > 0) this.opts.send(late);
@@ -656,7 +669,10 @@ export class PeerRuntime {
   }
 
   private onSoftState(soft: SoftState): void {
-    if (soft.lead !== 0 && soft.lead !== this.softState.lead) this.leaderElectedAt = performance.now();
+    if (soft.lead !== 0 && soft.lead !== this.softState.lead) {
+      this.leaderElectedAt = performance.now();
+      this.counters.leaderChanges++;
+    }
     const wasLeader = this.softState.role === 'leader';
     this.softState = soft;
     const isLeader = soft.role === 'leader';

@@ -65,6 +65,22 @@ test('/metrics speaks the Prometheus text format with etcd names', async () => {
     assert.ok(value('nodejs_heap_size_total_bytes') < value('process_resident_memory_bytes'));
     assert.ok(value('nodejs_array_buffers_bytes') <= value('nodejs_external_memory_bytes'));
     assert.match(text, /^# TYPE etcd_mvcc_db_total_size_in_bytes gauge$/m);
+    // Every member saw the first leader come; nothing is pending or failed at rest.
+    assert.ok(value('etcd_server_leader_changes_seen_total') >= 1);
+    assert.equal(value('etcd_server_proposals_pending'), 0);
+    assert.equal(value('etcd_server_proposals_failed_total'), 0);
+    assert.match(text, /^etcd_server_version\{server_version="3\.5\.0-raftlab"\} 1$/m);
+    // The log's synced writes as etcd's WAL fsync histogram: cumulative buckets, +Inf equal to the count.
+    assert.match(text, /^# TYPE etcd_disk_wal_fsync_duration_seconds histogram$/m);
+    const buckets = [...text.matchAll(/^etcd_disk_wal_fsync_duration_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)].map((m) => [m[1]!, Number(m[2])] as const);
+    assert.deepEqual(buckets.map(([le]) => le).slice(0, 3), ['0.001', '0.002', '0.004']);
+    assert.equal(buckets.at(-2)![0], '8.192');
+    assert.ok(buckets.every(([, n], j) => j === 0 || n >= buckets[j - 1]![1]), 'buckets are cumulative');
+    const count = value('etcd_disk_wal_fsync_duration_seconds_count');
+    assert.ok(count > 0, 'the put was written');
+    assert.equal(buckets.at(-1)![0], '+Inf');
+    assert.equal(buckets.at(-1)![1], count);
+    assert.ok(value('etcd_disk_wal_fsync_duration_seconds_sum') > 0);
     if (cluster.manager.status().peers[i]!.id === lead) assert.equal(value('etcd_server_is_leader'), 1);
   }
   assert.equal(leaders, 1, 'exactly one member says it leads');

@@ -69,13 +69,25 @@ function metrics(ctx: ServiceContext): string {
   metric('etcd_server_is_leader', 'gauge', 'Whether or not this member is a leader. 1 if is, 0 otherwise.', s.role === 'leader' ? 1 : 0);
   metric('etcd_server_is_learner', 'gauge', 'Whether or not this member is a learner. 1 if is, 0 otherwise.', s.isLearner ? 1 : 0);
   metric('etcd_server_id', 'gauge', 'Server or member ID in hexadecimal format. 1 for current ID.', 1, `{server_id="${BigInt(memberIdOf(ctx.init.clusterId, ctx.init.id)).toString(16)}"}`);
+  metric('etcd_server_leader_changes_seen_total', 'counter', 'The number of leader changes seen.', ctx.runtime.counters.leaderChanges);
   metric('etcd_server_proposals_committed_total', 'gauge', 'The total number of consensus proposals committed.', s.commit);
   metric('etcd_server_proposals_applied_total', 'gauge', 'The total number of consensus proposals applied.', s.applied);
+  metric('etcd_server_proposals_pending', 'gauge', 'The current number of pending proposals to commit.', ctx.runtime.proposalsPending);
+  metric('etcd_server_proposals_failed_total', 'counter', 'The total number of failed proposals seen.', ctx.runtime.counters.proposalsFailed);
+  metric('etcd_server_version', 'gauge', 'Which version is running. 1 for \'server_version\' label with current version.', 1, `{server_version="${SERVER_VERSION}"}`);
+  metric('etcd_cluster_version', 'gauge', 'Which version is running. 1 for \'cluster_version\' label with current cluster version', 1, '{cluster_version="3.5"}');
   metric('etcd_server_term', 'gauge', 'The current Raft term of this member (Raft Lab).', s.term);
   metric('etcd_debugging_mvcc_current_revision', 'gauge', 'The current revision of store.', info.revision);
   metric('etcd_debugging_mvcc_compact_revision', 'gauge', 'The revision of the last compaction in store.', Math.max(0, info.compactRevision));
   metric('etcd_debugging_mvcc_keys_total', 'gauge', 'Total number of keys.', info.keys);
   metric('etcd_mvcc_db_total_size_in_bytes', 'gauge', 'Total size of the underlying database physically allocated in bytes.', ctx.bridge.dbSize());
+  metric('etcd_mvcc_db_total_size_in_use_in_bytes', 'gauge', 'Total size of the underlying database logically in use in bytes.', ctx.bridge.dbSize());
+  // Raft Lab's log is a LevelDB per peer: each Ready's entries and hard state go in one synced batch.
+  lines.push(
+    '# HELP etcd_disk_wal_fsync_duration_seconds The latency distributions of fsync called by WAL (Raft Lab: the synced LevelDB batch of each Ready).',
+    '# TYPE etcd_disk_wal_fsync_duration_seconds histogram',
+    ...ctx.runtime.counters.walSync.lines('etcd_disk_wal_fsync_duration_seconds'),
+  );
   // Every peer runs in one process (a worker thread each): this is the whole cluster's resident memory.
   metric('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes (of the whole Raft Lab process).', process.memoryUsage.rss());
   // This peer's own V8 isolate (each peer is a worker thread with its own heap), named as Node's Prometheus client names them.
