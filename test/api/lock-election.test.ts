@@ -130,6 +130,33 @@ test('a waiting Lock whose gRPC call is cancelled gives its place up', async () 
   await call(c.lock, 'Unlock', { key: held.key });
 });
 
+test('a waiter whose client leaves during its last read (the owner just unlocked) does not get the lock', async () => {
+  // The waiter waits on a follower whose messages to the leader are slowed, so that its final linearizable
+  // read outlasts the client's deadline.
+  const { manager } = cluster;
+  const lead = await manager.waitForLeader();
+  const [follower, other] = manager.status().peers.filter((p) => p.id !== lead).map((p) => p.id) as [number, number];
+  const onFollower = clients(`127.0.0.1:${manager.clientPort(follower)}`);
+  const onOther = clients(`127.0.0.1:${manager.clientPort(other)}`);
+  try {
+    const [a, b] = [await grant(onOther), await grant(onOther)];
+    const held = await call(onOther.lock, 'Lock', { name: Buffer.from('lk6'), lease: a });
+    const waiter = failure(call(onFollower.lock, 'Lock', { name: Buffer.from('lk6'), lease: b }, 2000));
+    await sleep(500);
+    manager.delay(follower, lead, 1500);
+    await sleep(500);
+    await call(onOther.lock, 'Unlock', { key: held.key });
+    assert.equal((await waiter).code, grpc.status.DEADLINE_EXCEEDED);
+    manager.heal();
+    // The waiter's key goes: nobody holds lk6 for a client that was told it failed.
+    await eventually('the waiter key to be deleted', async () => ((await onOther.raw.kv.Range({ key: Buffer.from('lk6/'), rangeEnd: Buffer.from('lk60') })).kvs as Wire[]).length === 0, 8000);
+  } finally {
+    manager.heal();
+    onFollower.close();
+    onOther.close();
+  }
+});
+
 test('Campaign, Leader, Observe, Proclaim, Resign; "election: no leader" and "election: not leader"', async () => {
   const name = Buffer.from('el1');
   assert.deepEqual(await failure(call(c.election, 'Leader', { name })), { code: grpc.status.UNKNOWN, details: 'election: no leader' });

@@ -123,6 +123,8 @@ export async function waitDeletes(ctx: ServiceContext, prefix: Uint8Array, maxCr
   for (;;) {
     if (cancel.cancelled) throw canceled();
     const r = await linearizableRange(ctx, request);
+    // A client that left during the read must not be handed the lock (etcd's Get fails on its cancelled context).
+    if (cancel.cancelled) throw canceled();
     if (r.kvs.length === 0) return r.header.revision;
     await waitDelete(ctx, r.kvs[0]!.key, r.header.revision, cancel);
   }
