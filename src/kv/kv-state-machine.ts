@@ -171,6 +171,7 @@ export class KvStateMachine {
         const requested = request.ID ?? 0n;
         const id = requested !== 0n ? requested : this.leaseTable.mintId(request.memberTag ?? 0, index);
         const lease = this.leaseTable.grant(id, request.TTL);
+        if (this.clock && this.lessor.isPrimary) this.lessor.granted(lease.id, this.clock());
         const response: LeaseGrantResponse = { header: { revision: this.mvcc.currentRevision }, ID: lease.id, TTL: lease.ttl, error: '' };
         return response;
       }

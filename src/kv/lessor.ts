@@ -51,6 +51,14 @@ export class Lessor {
     this.seenVersion = this.table.version;
   }
 
+  /**
+   * A lease was just granted (applied): on the leader its clock starts now, as etcd's lessor starts it at grant,
+   * not at the next sync (up to a heartbeat later). One map entry: the next sync still sees the table change.
+   */
+  granted(id: LeaseId, now: number): void {
+    if (this.primary && !this.deadlines.has(id) && this.table.ttlOf(id) !== undefined) this.deadlines.set(id, now + this.ttlMs(id));
+  }
+
   /** This peer is no longer leader: forget all deadlines. */
   demote(): void {
     this.primary = false;

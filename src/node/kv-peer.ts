@@ -32,11 +32,7 @@ export class KvPeer implements StateMachine {
   }
 
   apply(command: Uint8Array, index: number): unknown {
-    const result = this.sm.apply(command, index);
-    // On the leader a granted lease's clock starts when the grant is applied, as etcd's lessor starts it at grant
-    // (not at the next expiry check, up to a heartbeat later).
-    if (this.sm.lessor.isPrimary) this.sm.lessor.sync(Date.now());
-    return result;
+    return this.sm.apply(command, index);
   }
 
   read(command: Uint8Array): unknown {
