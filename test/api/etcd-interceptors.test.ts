@@ -75,6 +75,12 @@ test('a unary call that requires a leader is refused on a member that has none; 
       return true;
     });
     await assert.rejects(f.maintenance.Status({}, requireLeader), /etcdserver: no leader/);
+    // Through the JSON gateway the header is `Grpc-Metadata-Hasleader`, as etcd's gateway passes metadata on.
+    const viaGateway = await fetch(`http://${endpoint}/v3/kv/range`, { method: 'POST', headers: { 'Grpc-Metadata-Hasleader': 'true' }, body: JSON.stringify({ key: b('stale').toString('base64'), serializable: true }) });
+    assert.equal(viaGateway.status, 503);
+    assert.equal(((await viaGateway.json()) as { message: string }).message, 'etcdserver: no leader');
+    const plain = await fetch(`http://${endpoint}/v3/kv/range`, { method: 'POST', body: JSON.stringify({ key: b('stale').toString('base64'), serializable: true }) });
+    assert.equal(plain.status, 200);
     // Without the header the member answers from what it has (serializable), as etcd's does.
     const stale = await f.kv.Range({ key: b('stale'), serializable: true });
     assert.equal(((stale.kvs as Wire[])[0]!.value as Buffer).toString(), 'before');

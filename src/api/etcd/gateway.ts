@@ -125,8 +125,9 @@ export class Gateway {
           return this.fail(res, { code: Status.INVALID_ARGUMENT, message: (err as Error).message });
         }
         try {
-          if (method.responseStream) this.stream(res, route, method.requestStream, impl, requests);
-          else this.unary(res, route, impl, requests[0]);
+          const metadata = metadataOf(req);
+          if (method.responseStream) this.stream(res, route, method.requestStream, impl, requests, metadata);
+          else this.unary(res, route, impl, requests[0], metadata);
         } catch (err) {
           // A handler that throws instead of answering must not become an unhandled rejection in the peer.
           this.fail(res, toGatewayError(err));
@@ -159,8 +160,8 @@ export class Gateway {
     return which === 'request' ? method.resolvedRequestType! : method.resolvedResponseType!;
   }
 
-  private unary(res: ServerResponse, route: [string, string], impl: (...args: unknown[]) => void, request: unknown): void {
-    const call = gatewayCall(request);
+  private unary(res: ServerResponse, route: [string, string], impl: (...args: unknown[]) => void, request: unknown, metadata: Metadata): void {
+    const call = gatewayCall(request, metadata);
     let answered = false;
     // A client that hangs up cancels its call, as on gRPC: a Lock or Campaign still waiting then gives up its place.
     res.on('close', () => {
@@ -183,9 +184,9 @@ export class Gateway {
    * A streaming method (Watch, LeaseKeepAlive, Snapshot): the body is its one request; what the handler writes
    * goes out as it comes, one JSON object per line, until the handler ends the stream or the client goes away.
    */
-  private stream(res: ServerResponse, route: [string, string], clientStream: boolean, impl: (...args: unknown[]) => void, requests: unknown[]): void {
+  private stream(res: ServerResponse, route: [string, string], clientStream: boolean, impl: (...args: unknown[]) => void, requests: unknown[], metadata: Metadata): void {
     let open = true;
-    const call = Object.assign(gatewayCall(requests[0]), {
+    const call = Object.assign(gatewayCall(requests[0], metadata), {
       write: (response: unknown) => {
         if (!open) return false;
         let line: string;
@@ -238,9 +239,28 @@ export class Gateway {
   }
 }
 
-/** What a grpc-js handler reads from its call: the request, metadata (none from HTTP), events. */
-function gatewayCall(request: unknown) {
-  return Object.assign(new EventEmitter(), { request, metadata: new Metadata(), cancelled: false, getPeer: () => 'gateway' });
+/** What a grpc-js handler reads from its call: the request, metadata, events. */
+function gatewayCall(request: unknown, metadata: Metadata) {
+  return Object.assign(new EventEmitter(), { request, metadata, cancelled: false, getPeer: () => 'gateway' });
+}
+
+/**
+ * The call's metadata from HTTP headers as etcd's gateway (grpc-gateway) passes them on: `Grpc-Metadata-<key>`
+ * becomes `<key>` (e.g. `Grpc-Metadata-Hasleader: true`, which leader-guard.ts reads).
+ */
+function metadataOf(req: IncomingMessage): Metadata {
+  const metadata = new Metadata();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (!name.startsWith('grpc-metadata-') || value === undefined || name.endsWith('-bin')) continue;
+    for (const v of Array.isArray(value) ? value : [value]) {
+      try {
+        metadata.add(name.slice('grpc-metadata-'.length), v);
+      } catch {
+        // a name or value gRPC metadata cannot carry is left out, as nothing here reads it
+      }
+    }
+  }
+  return metadata;
 }
 
 function httpStatus(code: number): number {

@@ -35,7 +35,8 @@ export function guardLeaderRequired(services: Record<string, UntypedServiceImple
       // grpc-js calls unary handlers with (call, callback) and streaming ones with (call) alone.
       guarded[method] = ((call: CallHeaders, callback?: (err: unknown) => void) => {
         if (!callback) return (h as unknown as (call: CallHeaders) => unknown)(call);
-        if (leader() === 0 && asksForLeader(call)) return callback(toServiceError(noLeader()));
+        // The header first: it is a property read, the leader a look at the Raft state.
+        if (asksForLeader(call) && leader() === 0) return callback(toServiceError(noLeader()));
         return h(call, callback);
       }) as unknown as UntypedHandleCall;
     }
