@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { healthServiceDefinition } from '../../src/api/etcd/health-service.ts';
+import { etcdPackageDefinition } from '../../src/api/etcd/proto.ts';
 import { eventually, rawClient, sleep, startCluster, type RawClient, type TestCluster } from './support.ts';
 
 type Wire = Record<string, unknown>;
@@ -75,6 +76,18 @@ test('a unary call that requires a leader is refused on a member that has none; 
       return true;
     });
     await assert.rejects(f.maintenance.Status({}, requireLeader), /etcdserver: no leader/);
+    // Streams too, as etcd's stream interceptor refuses them: a snapshot stream that asks for a leader.
+    const pkg = grpc.loadPackageDefinition(etcdPackageDefinition()) as unknown as { etcdserverpb: Record<string, grpc.ServiceClientConstructor> };
+    const maintenance = new pkg.etcdserverpb.Maintenance!(endpoint, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, Function>;
+    try {
+      const snapshot = maintenance.Snapshot!.call(maintenance, {}, requireLeader) as grpc.ClientReadableStream<Wire>;
+      const err = await new Promise<grpc.ServiceError | undefined>((resolve) => (snapshot.on('error', resolve), snapshot.on('end', () => resolve(undefined)), snapshot.on('data', () => undefined)));
+      assert.ok(err, 'the snapshot was refused, not streamed');
+      assert.equal(err.code, grpc.status.UNAVAILABLE);
+      assert.equal(err.details, 'etcdserver: no leader');
+    } finally {
+      maintenance.close();
+    }
     // Through the JSON gateway the header is `Grpc-Metadata-Hasleader`, as etcd's gateway passes metadata on.
     const viaGateway = await fetch(`http://${endpoint}/v3/kv/range`, { method: 'POST', headers: { 'Grpc-Metadata-Hasleader': 'true' }, body: JSON.stringify({ key: b('stale').toString('base64'), serializable: true }) });
     assert.equal(viaGateway.status, 503);
