@@ -2,7 +2,7 @@
 // 127.0.0.1:<clientPort>, served from the peer's own worker thread so that reads and watches touch the store
 // directly. The services live in src/api/etcd/.
 import { createServer as createHttpServer } from 'node:http';
-import { Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { authService } from '../api/etcd/auth-service.ts';
 import { clusterService } from '../api/etcd/cluster-service.ts';
 import { electionService } from '../api/etcd/election-service.ts';
@@ -10,7 +10,7 @@ import { LeaderlessHub, type PeerBridge, type ServiceContext } from '../api/etcd
 import { noLeader } from '../api/etcd/errors.ts';
 import { HeaderSource } from '../api/etcd/header.ts';
 import { kvService } from '../api/etcd/kv-service.ts';
-import { healthService, healthServiceDefinition } from '../api/etcd/health-service.ts';
+import { healthService } from '../api/etcd/health-service.ts';
 import { guardLeaderRequired } from '../api/etcd/leader-guard.ts';
 import { guardLearner } from '../api/etcd/learner-guard.ts';
 import { leaseService } from '../api/etcd/lease-service.ts';
@@ -56,7 +56,7 @@ export async function startClientServer(init: PeerInit, runtime: PeerRuntime, kv
   // unless turned off; off, serializable gets at 64 clients measured 12-29% faster.
   const maxRequestBytes = kv.sm.config.maxRequestBytes + GRPC_OVERHEAD_BYTES;
   const server = new Server({ 'grpc.max_receive_message_length': maxRequestBytes, 'grpc.enable_channelz': 0 });
-  const def: Record<string, ServiceDefinition> = { ...etcdServiceDefinitions(), Health: healthServiceDefinition };
+  const def = etcdServiceDefinitions();
   // etcd's unary interceptor refuses a learner's calls first, then calls that require a leader (leader-guard.ts).
   const services = guardLearner(
     guardLeaderRequired({

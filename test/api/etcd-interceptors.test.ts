@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { healthServiceDefinition } from '../../src/api/etcd/health-service.ts';
 import { etcdPackageDefinition } from '../../src/api/etcd/proto.ts';
 import { eventually, rawClient, sleep, startCluster, type RawClient, type TestCluster } from './support.ts';
 
@@ -23,31 +22,22 @@ after(async () => {
   await cluster.stop();
 });
 
-/** A grpc-js client of grpc.health.v1.Health, with request and response coded as that proto has them. */
+/** A grpc-js client of grpc.health.v1.Health, from the same proto text the server uses. */
 function healthClient(endpoint: string) {
-  const definition = {
-    Check: { ...healthServiceDefinition.Check, requestSerialize: encodeService, responseDeserialize: decodeStatus },
-    Watch: { ...healthServiceDefinition.Watch, requestSerialize: encodeService, responseDeserialize: decodeStatus },
-  };
-  const Client = grpc.makeGenericClientConstructor(definition as unknown as grpc.ServiceDefinition, 'Health');
-  return new Client(endpoint, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, Function>;
+  const pkg = grpc.loadPackageDefinition(etcdPackageDefinition()) as unknown as { grpc: { health: { v1: Record<string, grpc.ServiceClientConstructor> } } };
+  return new pkg.grpc.health.v1.Health!(endpoint, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, Function>;
 }
-const encodeService = (r: { service: string }) => {
-  const name = Buffer.from(r.service);
-  return name.length === 0 ? Buffer.alloc(0) : Buffer.concat([Buffer.from([0x0a, name.length]), name]);
-};
-const decodeStatus = (bytes: Buffer) => ({ status: bytes.length === 0 ? 0 : bytes[1]! });
 
 test('gRPC health: the server is SERVING, an unknown service is NOT_FOUND, Watch sends the status', async () => {
   const client = healthClient(cluster.endpoints[1]!);
   try {
     const check = (service: string) =>
       new Promise<Wire>((resolve, reject) => client.Check!.call(client, { service }, (err: grpc.ServiceError | null, r: Wire) => (err ? reject(err) : resolve(r))));
-    assert.deepEqual(await check(''), { status: 1 });
+    assert.deepEqual(await check(''), { status: 'SERVING' });
     await assert.rejects(check('etcdserverpb.KV'), (err: grpc.ServiceError) => err.code === grpc.status.NOT_FOUND && err.details === 'unknown service');
     const watch = client.Watch!.call(client, { service: '' }) as grpc.ClientReadableStream<Wire>;
     const first = await new Promise<Wire>((resolve, reject) => (watch.once('data', resolve), watch.once('error', reject)));
-    assert.deepEqual(first, { status: 1 });
+    assert.deepEqual(first, { status: 'SERVING' });
     watch.on('error', () => undefined);
     watch.cancel();
   } finally {

@@ -15,9 +15,11 @@ function ours(): protobuf.Root {
 
 /**
  * etcd's v3lock.proto and v3election.proto (server/etcdserver/api/v3lock/v3lockpb, v3election/v3electionpb), their
- * messages and services as etcd declares them, without the gateway annotations; the etcd3 client ships neither.
+ * messages and services as etcd declares them, without the gateway annotations, and gRPC's health.proto
+ * (grpc/health/v1): the etcd3 client ships none of them. Written out here on purpose, as the reference our
+ * proto text is checked against, not shared with it.
  */
-const ETCD_LOCK_ELECTION = `
+const REFERENCE_EXTRA_PROTOS = `
 syntax = "proto3";
 package v3lockpb;
 service Lock {
@@ -47,6 +49,18 @@ message ResignRequest { LeaderKey leader = 1; }
 message ResignResponse { etcdserverpb.ResponseHeader header = 1; }
 message ProclaimRequest { LeaderKey leader = 1; bytes value = 2; }
 message ProclaimResponse { etcdserverpb.ResponseHeader header = 1; }
+---
+syntax = "proto3";
+package grpc.health.v1;
+service Health {
+  rpc Check(HealthCheckRequest) returns (HealthCheckResponse);
+  rpc Watch(HealthCheckRequest) returns (stream HealthCheckResponse);
+}
+message HealthCheckRequest { string service = 1; }
+message HealthCheckResponse {
+  enum ServingStatus { UNKNOWN = 0; SERVING = 1; NOT_SERVING = 2; SERVICE_UNKNOWN = 3; }
+  ServingStatus status = 1;
+}
 `;
 
 function etcds(): protobuf.Root {
@@ -54,7 +68,7 @@ function etcds(): protobuf.Root {
   const root = new protobuf.Root();
   root.resolvePath = (_origin, target) => (target.startsWith('/') ? target : join(dir, target.replace(/^\.\//, '')));
   root.loadSync(join(dir, 'rpc.proto'), { keepCase: true });
-  for (const part of ETCD_LOCK_ELECTION.split('---')) protobuf.parse(part, root, { keepCase: true });
+  for (const part of REFERENCE_EXTRA_PROTOS.split('---')) protobuf.parse(part, root, { keepCase: true });
   root.resolveAll();
   return root;
 }

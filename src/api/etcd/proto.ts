@@ -617,6 +617,28 @@ message ProclaimRequest {
 message ProclaimResponse {
   etcdserverpb.ResponseHeader header = 1;
 }
+
+package grpc.health.v1;
+
+// The standard gRPC health service (grpc/health/v1/health.proto), which etcd serves beside its own.
+service Health {
+  rpc Check(HealthCheckRequest) returns (HealthCheckResponse);
+  rpc Watch(HealthCheckRequest) returns (stream HealthCheckResponse);
+}
+
+message HealthCheckRequest {
+  string service = 1;
+}
+
+message HealthCheckResponse {
+  enum ServingStatus {
+    UNKNOWN = 0;
+    SERVING = 1;
+    NOT_SERVING = 2;
+    SERVICE_UNKNOWN = 3;
+  }
+  ServingStatus status = 1;
+}
 `;
 
 /** How messages look in JavaScript: int64 as decimal strings (ids exceed 2^53), enums by name, bytes as Buffers. */
@@ -626,13 +648,13 @@ let cachedRoot: protobuf.Root | undefined;
 let cachedProtoNamesRoot: protobuf.Root | undefined;
 let cached: protoLoader.PackageDefinition | undefined;
 
-/** etcd's packages that hold services: rpc.proto's, v3lock.proto's and v3election.proto's. */
-export const ETCD_SERVICE_PACKAGES = ['etcdserverpb', 'v3lockpb', 'v3electionpb'] as const;
+/** etcd's packages that hold services: rpc.proto's, v3lock.proto's, v3election.proto's and gRPC's health.proto. */
+export const ETCD_SERVICE_PACKAGES = ['etcdserverpb', 'v3lockpb', 'v3electionpb', 'grpc.health.v1'] as const;
 
 /** A .proto file may hold one package; the text holds several, so each part is parsed into the same root. */
 export function parseEtcdProto(keepCase: boolean): protobuf.Root {
   const root = new protobuf.Root();
-  const parts = ETCD_PROTO.split(/^package (\w+);$/m); // [before, name, body, name, body, …]
+  const parts = ETCD_PROTO.split(/^package ([\w.]+);$/m); // [before, name, body, name, body, …]
   for (let i = 1; i < parts.length; i += 2) protobuf.parse(`syntax = "proto3";\npackage ${parts[i]};\n${parts[i + 1]}`, root, { keepCase });
   root.resolveAll();
   return root;
