@@ -231,12 +231,25 @@ export class PeerStorage {
     const termOrVoteChanged = hs !== undefined && (hs.term !== this.syncedTerm || hs.vote !== this.syncedVote);
     if (ops.length === 0 && !termOrVoteChanged) return;
     if (hs) ops.push({ type: 'put', key: HARD_STATE_KEY, value: encodeHardState(hs) });
-    await this.db.batch(ops, { sync: true } as object);
+    await this.writeSynced(ops);
     if (hs) {
       this.syncedTerm = hs.term;
       this.syncedVote = hs.vote;
     }
     if (rd.snapshot) await this.snapshotFileReplaced(rd.snapshot);
+  }
+
+  /**
+   * One synced LevelDB write. A chained batch, not db.batch(array): abstract-level clones and re-checks every
+   * operation of an array batch, and that cost 30–60 µs of CPU more per write here (docs/performance.md).
+   */
+  private async writeSynced(ops: BatchOp[]): Promise<void> {
+    const batch = this.db.batch();
+    for (const op of ops) {
+      if (op.type === 'put') batch.put(op.key, op.value);
+      else batch.del(op.key);
+    }
+    await batch.write({ sync: true } as object);
   }
 
   private upgradeFormat(ops: BatchOp[]): void {
@@ -332,7 +345,7 @@ export class PeerStorage {
       dropped++;
     }
     this.records.splice(0, dropped);
-    await this.db.batch(ops, { sync: true } as object);
+    await this.writeSynced(ops);
     await this.snapshotFileReplaced(snapshot);
   }
 

@@ -82,9 +82,16 @@ test("a Ready's entries are written as one record, with the hard state, in one b
     const s = await PeerStorage.open(dir, ID);
     assert.equal(await s.load(), undefined);
     const batches: number[] = [];
-    const db = (s as unknown as { db: { batch: (ops: unknown[], o: unknown) => Promise<void> } }).db;
+    // Counts the operations of every write (storage writes through chained batches).
+    type Chained = { length: number; write: (o: unknown) => Promise<void> };
+    const db = (s as unknown as { db: { batch: () => Chained } }).db;
     const batch = db.batch.bind(db);
-    db.batch = (ops, o) => (batches.push(ops.length), batch(ops, o));
+    db.batch = () => {
+      const b = batch();
+      const write = b.write.bind(b);
+      b.write = (o) => (batches.push(b.length), write(o));
+      return b;
+    };
     await s.save(ready(run(1, 8)));
     await s.save(ready(run(9, 9)));
     await s.save(ready([], { term: 1, vote: 1, commit: 5 })); // a commit change alone is not written
