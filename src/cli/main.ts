@@ -9,6 +9,7 @@ import { runUp, UP_FLAGS } from './up.ts';
 const USAGE = `usage:
   raftlab up [--nodes 3] [--data-dir .raftlab] [--memory] [--port 2379] [--control-port 2378]
              [--timing etcd|fast] [--snapshot-count 100000] [--memory-entries 5000]
+             [--quota-backend-bytes <bytes; 0: 2 GiB, -1: none>]
              [--restore <file from etcdctl snapshot save>]
   raftlab ctl [--control ws://127.0.0.1:2378] <command>
     status [--json] | kill <peer> | restart <peer> | pause <peer> | resume <peer> | isolate <peer>

@@ -9,7 +9,7 @@ import { renderStatusTable } from '../cluster/status-table.ts';
 import { intFlag, stringFlag, UsageError, type Args, type FlagSpec } from './args.ts';
 
 export const UP_FLAGS: FlagSpec = {
-  values: ['nodes', 'data-dir', 'port', 'control-port', 'timing', 'snapshot-count', 'memory-entries', 'restore'],
+  values: ['nodes', 'data-dir', 'port', 'control-port', 'timing', 'snapshot-count', 'memory-entries', 'restore', 'quota-backend-bytes'],
   switches: ['memory'],
 };
 
@@ -24,6 +24,8 @@ export async function runUp(args: Args, dashboardDir: string | undefined): Promi
   const dataDir = stringFlag(args, 'data-dir', '.raftlab');
   const snapshotCount = intFlag(args, 'snapshot-count', DEFAULT_SNAPSHOT_COUNT, 10, 10_000_000);
   const memoryEntries = intFlag(args, 'memory-entries', DEFAULT_MEMORY_ENTRIES, 0, 10_000_000);
+  // etcd's flag: 0 for etcd's default (2 GiB), negative for no quota.
+  const quotaBackendBytes = intFlag(args, 'quota-backend-bytes', 0, -1, Number.MAX_SAFE_INTEGER);
   const restoreFile = args.flags.get('restore');
   const restore = typeof restoreFile === 'string' ? await readRestore(restoreFile) : undefined;
 
@@ -31,7 +33,7 @@ export async function runUp(args: Args, dashboardDir: string | undefined): Promi
   for (let i = 0; i < nodes; i++) await assertPortFree(port + i, 'client');
   if (controlPort) await assertPortFree(controlPort, 'control');
 
-  const manager = await ClusterManager.start({ nodes, dataDir, memory, timing, clientPortBase: port, snapshotCount, memoryEntries, ...(restore ? { restore } : {}) });
+  const manager = await ClusterManager.start({ nodes, dataDir, memory, timing, clientPortBase: port, snapshotCount, memoryEntries, quotaBackendBytes, ...(restore ? { restore } : {}) });
   if (restore) console.log(`restored the store saved in ${restoreFile} (at raft index ${restore.index})`);
   let control: ControlServer;
   try {

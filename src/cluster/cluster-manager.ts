@@ -44,6 +44,8 @@ export interface ClusterOptions {
    * disk until a snapshot covers them and are read back when a follower needs them. etcd keeps all of them.
    */
   memoryEntries?: number;
+  /** etcd's --quota-backend-bytes for every peer: 0 or absent for etcd's 2 GiB, negative for none. */
+  quotaBackendBytes?: number;
   requestTimeoutMs?: number;
   /**
    * Start a new cluster whose store is this saved one (`raftlab up --restore`): the KV snapshot and the index
@@ -140,6 +142,7 @@ export class ClusterManager extends EventEmitter {
       snapshotCount: options.snapshotCount ?? DEFAULT_SNAPSHOT_COUNT,
       catchUpEntries: options.catchUpEntries ?? 5_000,
       memoryEntries: options.memoryEntries ?? DEFAULT_MEMORY_ENTRIES,
+      quotaBackendBytes: options.quotaBackendBytes ?? 0,
       // etcd's ReqTimeout: 5 s plus two election timeouts.
       requestTimeoutMs: options.requestTimeoutMs ?? 5000 + 2 * timing.electionMs,
       restore: options.restore,
@@ -222,6 +225,7 @@ export class ClusterManager extends EventEmitter {
       snapshotCount: this.opts.snapshotCount,
       catchUpEntries: this.opts.catchUpEntries,
       memoryEntries: this.opts.memoryEntries,
+      quotaBackendBytes: this.opts.quotaBackendBytes,
       clientPort: this.clientPort(member.id),
       memberPorts: Object.fromEntries(this.record.members.map((m) => [m.id, this.clientPort(m.id)])),
       requestTimeoutMs: this.opts.requestTimeoutMs,
@@ -713,6 +717,7 @@ export class ClusterManager extends EventEmitter {
         progress: state === 'up' && r?.role === 'leader' ? r.progress : {},
         revision: s?.revision ?? 0,
         keys: s?.keys ?? 0,
+        alarms: s?.alarms ?? [],
         cutOff: this.network.isCutOff(m.id, ids),
         logTerms: s?.logTerms ?? [],
       };

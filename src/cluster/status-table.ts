@@ -2,7 +2,9 @@
 import type { ClusterStatus } from './status.ts';
 
 export function renderStatusTable(status: ClusterStatus): string {
-  const header = ['PEER', 'STATE', 'ROLE', 'TERM', 'VOTE', 'LEADER', 'COMMIT', 'APPLIED', 'LAST', 'SNAP', 'REV', 'PORT'];
+  // The ALARMS column only while some peer reports one (etcd's NOSPACE or CORRUPT).
+  const alarms = status.peers.some((p) => p.alarms.length > 0);
+  const header = ['PEER', 'STATE', 'ROLE', 'TERM', 'VOTE', 'LEADER', 'COMMIT', 'APPLIED', 'LAST', 'SNAP', 'REV', 'PORT', ...(alarms ? ['ALARMS'] : [])];
   const name = (id: number) => status.peers.find((p) => p.id === id)?.name ?? (id ? `#${id}` : '-');
   const rows = status.peers.map((p) => [
     p.name,
@@ -17,6 +19,7 @@ export function renderStatusTable(status: ClusterStatus): string {
     String(p.snapshotIndex),
     String(p.revision),
     p.clientPort ? String(p.clientPort) : '-',
+    ...(alarms ? [p.alarms.join(' ') || '-'] : []),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();

@@ -28,6 +28,8 @@ export interface PeerView {
   progress: Record<NodeId, ProgressStatus>;
   revision: number;
   keys: number;
+  /** The alarm types raised (etcd's NOSPACE, CORRUPT), as this peer has applied them. */
+  alarms: string[];
   /** Every link to and from this peer is cut. */
   cutOff: boolean;
   /** The terms of the log's entries as [first index, term] runs (the newest runs; see node/term-runs.ts). */

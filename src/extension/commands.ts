@@ -45,6 +45,7 @@ function settings() {
     clientPortBase: clampInt(c.get<number>('clientPortBase', 2379), 1, 65535 - 7, 2379),
     controlPort: clampInt(c.get<number>('controlPort', 2378), 0, 65535, 2378),
     dataLocation: c.get<string>('dataLocation', 'workspaceStorage') === 'memory' ? ('memory' as const) : ('workspaceStorage' as const),
+    quotaBackendBytes: clampInt(c.get<number>('quotaBackendBytes', 0), -1, Number.MAX_SAFE_INTEGER, 0),
   };
 }
 
@@ -67,6 +68,7 @@ export async function startLocal(cc: CommandContext): Promise<void> {
         timing: s.timing,
         clientPortBase: s.clientPortBase,
         controlPort: s.controlPort,
+        quotaBackendBytes: s.quotaBackendBytes,
         ...(dir ? { dataDir: dir } : {}),
         dashboardDir: join(context.extensionPath, 'dist', 'dashboard'),
       });

@@ -23,6 +23,8 @@ export interface LocalClusterOptions {
   controlPort?: number;
   /** undefined: in memory. */
   dataDir?: string;
+  /** etcd's --quota-backend-bytes: 0 for etcd's 2 GiB, negative for none. */
+  quotaBackendBytes?: number;
   /** The dashboard bundle folder the control API serves (dist/dashboard). */
   dashboardDir?: string;
   log?: (line: string) => void;
@@ -70,6 +72,7 @@ export class LocalCluster {
       timing: opts.timing,
       clientPortBase: opts.clientPortBase,
       ...(opts.dataDir ? { dataDir: opts.dataDir } : { memory: true }),
+      ...(opts.quotaBackendBytes ? { quotaBackendBytes: opts.quotaBackendBytes } : {}),
     });
     let control: ControlServer | undefined;
     if (opts.controlPort !== undefined) {

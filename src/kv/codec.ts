@@ -3,6 +3,7 @@
 // absent after a round trip), followed by those fields in schema order. The schemas below are the single
 // description of the wire layout: append new fields at the end of a schema to stay compatible.
 
+import { ALARM_TYPES } from './alarms.ts';
 import { ByteReader, ByteWriter } from './binary.ts';
 import type { KvRequest, KvRequestType } from './types.ts';
 
@@ -13,6 +14,7 @@ type FieldKind =
   | 'int'
   | 'bool'
   | 'lease'
+  | 'uint64'
   | { enum: readonly string[] }
   | { message: () => Schema }
   | { list: FieldKind }
@@ -87,6 +89,12 @@ const LEASE_GRANT: Schema = [
 
 const LEASE_ID: Schema = [['ID', 'lease']];
 
+const ALARM: Schema = [
+  ['action', { enum: ['GET', 'ACTIVATE', 'DEACTIVATE'] }],
+  ['memberID', 'uint64'],
+  ['alarm', { enum: ALARM_TYPES }],
+];
+
 /** Request types by wire tag; never reorder, only append. */
 const REQUEST_TYPES: ReadonlyArray<readonly [KvRequestType, Schema]> = [
   ['range', RANGE],
@@ -97,6 +105,7 @@ const REQUEST_TYPES: ReadonlyArray<readonly [KvRequestType, Schema]> = [
   ['leaseGrant', LEASE_GRANT],
   ['leaseRevoke', LEASE_ID],
   ['leaseExpire', LEASE_ID],
+  ['alarm', ALARM],
 ];
 
 /** RequestOp's oneof members by wire tag. */
@@ -190,6 +199,9 @@ function writeField(writer: ByteWriter, kind: FieldKind, value: unknown, name: s
   } else if (kind === 'lease') {
     if (typeof value !== 'bigint') wrongType(name);
     writer.int64(value as bigint);
+  } else if (kind === 'uint64') {
+    if (typeof value !== 'bigint') wrongType(name);
+    writer.int64(BigInt.asIntN(64, value as bigint));
   } else if (kind === 'requestOp') {
     const op = value as Fields;
     const tag = REQUEST_OPS.findIndex(([member]) => op[member] !== undefined);
@@ -215,6 +227,7 @@ function readField(reader: ByteReader, kind: FieldKind): unknown {
   if (kind === 'int') return reader.int();
   if (kind === 'bool') return reader.bool();
   if (kind === 'lease') return reader.int64();
+  if (kind === 'uint64') return BigInt.asUintN(64, reader.int64());
   if (kind === 'requestOp') {
     const entry = REQUEST_OPS[reader.byte()];
     if (entry === undefined) throw new Error('codec: unknown request op tag');

@@ -7,7 +7,8 @@ export type GrpcCodeName =
   | 'FAILED_PRECONDITION'
   | 'OUT_OF_RANGE'
   | 'UNAVAILABLE'
-  | 'RESOURCE_EXHAUSTED';
+  | 'RESOURCE_EXHAUSTED'
+  | 'DATA_LOSS';
 
 /** gRPC status numbers, for the API layer. */
 export const GRPC_CODE_NUMBERS: Readonly<Record<GrpcCodeName, number>> = {
@@ -17,6 +18,7 @@ export const GRPC_CODE_NUMBERS: Readonly<Record<GrpcCodeName, number>> = {
   OUT_OF_RANGE: 11,
   UNAVAILABLE: 14,
   RESOURCE_EXHAUSTED: 8,
+  DATA_LOSS: 15,
 };
 
 export const KV_ERRORS = {
@@ -37,6 +39,8 @@ export const KV_ERRORS = {
   leaderChanged: { message: 'etcdserver: leader changed', code: 'UNAVAILABLE' },
   timeout: { message: 'etcdserver: request timed out', code: 'UNAVAILABLE' },
   badLeaderTransferee: { message: 'etcdserver: bad leader transferee', code: 'FAILED_PRECONDITION' },
+  noSpace: { message: 'etcdserver: mvcc: database space exceeded', code: 'RESOURCE_EXHAUSTED' },
+  corrupt: { message: 'etcdserver: corrupt cluster', code: 'DATA_LOSS' },
 } as const satisfies Record<string, { message: string; code: GrpcCodeName }>;
 
 export type KvErrorKind = keyof typeof KV_ERRORS;

@@ -11,6 +11,7 @@
 // after a restart, calls `restore()` with them and re-applies the committed entries after the snapshot index
 // (`appliedIndex` tells where the state stands). There is no per-batch KV write-ahead state of our own.
 
+import { AlarmTable } from './alarms.ts';
 import { fromKeyString, toKeyString } from './bytes.ts';
 import { decodeRequest, encodeRequest } from './codec.ts';
 import { KvError } from './errors.ts';
@@ -22,6 +23,8 @@ import { decodeSnapshot, encodeSnapshot, hashState, SnapshotEncoder } from './sn
 import { applyDeleteRange, applyPut, applyTxn, isReadOnlyTxn, readTxn, type WriteContext } from './txn.ts';
 import {
   DEFAULT_KV_CONFIG,
+  type AlarmRequest,
+  type AlarmResponse,
   type CompactionResponse,
   type KvConfig,
   type KvEvent,
@@ -57,6 +60,7 @@ export class KvStateMachine {
   readonly lessor: Lessor;
   private mvcc = new MvccStore();
   private leaseTable: LeaseTable;
+  private alarmTable = new AlarmTable();
   private applied = 0;
   private readonly clock: (() => number) | undefined;
 
@@ -93,6 +97,10 @@ export class KvStateMachine {
 
   get leases(): LeaseTable {
     return this.leaseTable;
+  }
+
+  get alarms(): AlarmTable {
+    return this.alarmTable;
   }
 
   get revision(): number {
@@ -153,6 +161,7 @@ export class KvStateMachine {
 
   private execute(request: KvRequest, index: number): KvResponse {
     const ctx: WriteContext = { store: this.mvcc, leases: this.leaseTable };
+    if (this.alarmTable.size > 0) this.refuseUnderAlarm(request);
     switch (request.type) {
       case 'range':
         return executeRange(this.mvcc, request);
@@ -178,7 +187,35 @@ export class KvStateMachine {
       case 'leaseRevoke':
       case 'leaseExpire':
         return this.revokeLease(request.ID);
+      case 'alarm':
+        return this.alarm(request);
     }
+  }
+
+  /**
+   * What etcd's appliers refuse while an alarm is raised: with CORRUPT every write (etcd's corrupt applier);
+   * with NOSPACE whatever would grow the store, a put, a txn with a put among its top-level operations, a lease
+   * grant (etcd's capped applier). Deletes, compactions and revokes still run, so space can be freed. A lease's
+   * expiry still runs under CORRUPT too: refused, the leader's lessor would propose it again at every check.
+   */
+  private refuseUnderAlarm(request: KvRequest): void {
+    if (request.type === 'alarm' || request.type === 'range' || request.type === 'leaseExpire') return;
+    if (this.alarmTable.has('CORRUPT')) throw new KvError('corrupt');
+    if (!this.alarmTable.has('NOSPACE')) return;
+    const growsStore =
+      request.type === 'put' ||
+      request.type === 'leaseGrant' ||
+      (request.type === 'txn' && [...(request.success ?? []), ...(request.failure ?? [])].some((op) => 'requestPut' in op));
+    if (growsStore) throw new KvError('noSpace');
+  }
+
+  /** etcd's Alarm apply: GET lists, ACTIVATE and DEACTIVATE answer the alarm they raised or cleared (if any). */
+  private alarm(request: AlarmRequest): AlarmResponse {
+    const header = { revision: this.mvcc.currentRevision };
+    if (request.action === 'GET') return { header, alarms: this.alarmTable.list(request.alarm) };
+    const changed =
+      request.action === 'ACTIVATE' ? this.alarmTable.activate(request.memberID, request.alarm) : this.alarmTable.deactivate(request.memberID, request.alarm);
+    return { header, alarms: changed ? [changed] : [] };
   }
 
   /** Deletes every key attached to the lease in one revision (a DELETE event each), then drops the lease. */
@@ -259,7 +296,7 @@ export class KvStateMachine {
   // ---- snapshots ---------------------------------------------------------------------------------------
 
   snapshot(): Uint8Array {
-    return encodeSnapshot({ appliedIndex: this.applied, store: this.mvcc, leases: this.leaseTable });
+    return encodeSnapshot({ appliedIndex: this.applied, store: this.mvcc, leases: this.leaseTable, alarms: this.alarmTable });
   }
 
   /**
@@ -267,7 +304,7 @@ export class KvStateMachine {
    * applied: the finished bytes equal what `snapshot()` returns now. Cancel it before a `restore()`.
    */
   startSnapshot(): SnapshotEncoder {
-    return new SnapshotEncoder({ appliedIndex: this.applied, store: this.mvcc, leases: this.leaseTable });
+    return new SnapshotEncoder({ appliedIndex: this.applied, store: this.mvcc, leases: this.leaseTable, alarms: this.alarmTable });
   }
 
   /** Replaces the state with a snapshot's; live watches catch up from its history (or are canceled). */
@@ -275,6 +312,7 @@ export class KvStateMachine {
     const state = decodeSnapshot(data, this.config.minLeaseTtlSeconds);
     this.mvcc = state.store;
     this.leaseTable = state.leases;
+    this.alarmTable = state.alarms;
     this.applied = state.appliedIndex;
     if (this.lessor.isPrimary) this.lessor.promote(this.clock?.() ?? 0);
     this.watches.catchUpAll();
@@ -282,7 +320,7 @@ export class KvStateMachine {
 
   /** Digest of the replicated state (not of the applied index): equal on peers that applied the same entries. */
   hash(): string {
-    return hashState(this.mvcc, this.leaseTable);
+    return hashState(this.mvcc, this.leaseTable, this.alarmTable);
   }
 
   /** Convenience for tools: the live value of a key, or undefined. */

@@ -22,6 +22,16 @@ export interface KeyRecord {
   readonly lease: LeaseId;
 }
 
+/**
+ * What a record is counted as in the store's size: its key and value, plus what etcd's backend stores beside them
+ * (a revision key and the record's metadata; an estimate: bbolt's pages add their own).
+ */
+const RECORD_OVERHEAD_BYTES = 64;
+
+function recordBytes(key: KeyString, record: KeyRecord): number {
+  return key.length + record.value.byteLength + RECORD_OVERHEAD_BYTES; // a key string has one code unit per byte
+}
+
 export function isTombstone(record: KeyRecord): boolean {
   return record.version === 0;
 }
@@ -117,6 +127,9 @@ export class MvccStore implements MvccReadView {
   private readonly compactionObservers = new Set<CompactionObserver>();
   /** The bytes of every stored value. */
   private readonly values = new ValueArena();
+  /** The size of the surviving records (recordBytes), and the most it has been since `resetPeakBytes`. */
+  private bytes = 0;
+  private peak = 0;
 
   get currentRevision(): Revision {
     return this.revision;
@@ -124,6 +137,28 @@ export class MvccStore implements MvccReadView {
 
   get compactRevision(): Revision {
     return this.compacted;
+  }
+
+  /**
+   * The surviving history's size: what etcd reports as its database's size in use (it drops at a compaction).
+   * Derived from the records alone, so equal on every peer.
+   */
+  get byteSize(): number {
+    return this.bytes;
+  }
+
+  /**
+   * The most `byteSize` has been since `resetPeakBytes` (or since the store was made or restored): what etcd's
+   * database file would have grown to, since it frees pages for reuse but shrinks only when defragmented. Local
+   * bookkeeping, not replicated state (each etcd member's file has its own size, too).
+   */
+  get peakBytes(): number {
+    return this.peak;
+  }
+
+  /** etcd's defragment: the file shrinks to what is in use. */
+  resetPeakBytes(): void {
+    this.peak = this.bytes;
   }
 
   /** Number of keys with surviving history (live or not yet compacted tombstones). */
@@ -228,7 +263,10 @@ export class MvccStore implements MvccReadView {
       const visible = history.records[index]!;
       const dropThroughVisible = isTombstone(visible);
       const removed = history.records.splice(0, dropThroughVisible ? index + 1 : index);
-      for (const record of removed) this.values.release(record.value);
+      for (const record of removed) {
+        this.values.release(record.value);
+        this.bytes -= recordBytes(history.key, record);
+      }
       if (removed.length > 0 && this.compactionObservers.size > 0) {
         for (const observer of this.compactionObservers) observer(history, removed);
       }
@@ -288,6 +326,7 @@ export class MvccStore implements MvccReadView {
   /** `appendRecord` for a caller that has already looked the key up: `history` must be `history(key)`. */
   appendTo(history: KeyHistory | undefined, key: KeyString, record: KeyRecord): KeyHistory {
     if (history === undefined) {
+      this.count(key, record);
       history = new KeyHistory(key, record);
       this.histories.set(key, history);
       this.index.insert(history);
@@ -298,9 +337,15 @@ export class MvccStore implements MvccReadView {
     if (records.length > 0 && records[records.length - 1]!.modRevision >= record.modRevision) {
       throw new Error('mvcc: a key was written twice in one revision');
     }
+    this.count(key, record);
     records.push(record);
     this.noteChange(key, record.modRevision);
     return history;
+  }
+
+  private count(key: KeyString, record: KeyRecord): void {
+    this.bytes += recordBytes(key, record);
+    if (this.bytes > this.peak) this.peak = this.bytes;
   }
 
   private noteChange(key: KeyString, revision: Revision): void {

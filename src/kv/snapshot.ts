@@ -1,9 +1,10 @@
 // Snapshot and restore of the whole replicated state, for Raft snapshots: the store revision, the
-// compaction point, every key's surviving history and the lease table. The encoding is canonical (keys in
+// compaction point, every key's surviving history, the lease table and the raised alarms. The encoding is canonical (keys in
 // byte order, leases in id order), so equal states give equal bytes and `hashState` can compare peers.
 // Lease attachments are not stored: they follow from each key's latest record and are rebuilt on restore.
 // The watch index (keys per revision) is rebuilt from the records as well.
 
+import { ALARM_TYPES, AlarmTable } from './alarms.ts';
 import { ByteReader, ByteWriter } from './binary.ts';
 import { digest64 } from './hash.ts';
 import { LeaseTable } from './lease.ts';
@@ -12,20 +13,24 @@ import { toKeyString } from './bytes.ts';
 import { NO_LEASE, type LeaseId, type Revision } from './types.ts';
 
 const MAGIC = [0x52, 0x4c, 0x4b, 0x56]; // "RLKV"
+// Version 2 adds the raised alarms after the leases; a state without alarms is still written as version 1, so
+// its bytes (and hash) are what they were before alarms existed.
 const SNAPSHOT_VERSION = 1;
+const SNAPSHOT_VERSION_WITH_ALARMS = 2;
 
 export interface ReplicatedState {
   /** Index of the last log entry applied to this state. */
   appliedIndex: number;
   store: MvccStore;
   leases: LeaseTable;
+  alarms: AlarmTable;
 }
 
 export function encodeSnapshot(state: ReplicatedState): Uint8Array {
   const writer = new ByteWriter();
   for (const byte of MAGIC) writer.byte(byte);
-  writer.byte(SNAPSHOT_VERSION).uvarint(state.appliedIndex);
-  writeBody(writer, state.store, state.leases);
+  writer.byte(versionFor(state.alarms)).uvarint(state.appliedIndex);
+  writeBody(writer, state.store, state.leases, state.alarms);
   return writer.finish();
 }
 
@@ -38,7 +43,7 @@ export function decodeSnapshot(data: Uint8Array, minLeaseTtlSeconds: number, pad
   const reader = new ByteReader(data, true);
   for (const byte of MAGIC) if (reader.byte() !== byte) throw new Error('snapshot: not a Raft Lab KV snapshot');
   const version = reader.byte();
-  if (version !== SNAPSHOT_VERSION) throw new Error(`snapshot: unsupported version ${version}`);
+  if (version !== SNAPSHOT_VERSION && version !== SNAPSHOT_VERSION_WITH_ALARMS) throw new Error(`snapshot: unsupported version ${version}`);
   const appliedIndex = reader.uvarint();
   const store = new MvccStore();
   const leases = new LeaseTable(minLeaseTtlSeconds);
@@ -69,28 +74,53 @@ export function decodeSnapshot(data: Uint8Array, minLeaseTtlSeconds: number, pad
     const ttl = reader.uvarint();
     leases.grant(id, ttl);
   }
+  const alarms = new AlarmTable();
+  if (version === SNAPSHOT_VERSION_WITH_ALARMS) readAlarms(reader, alarms);
   const byteLength = padded ? reader.expectZerosToEnd() : (reader.expectEnd(), data.length);
   for (const history of store.allHistories()) {
     const latest = history.latest()!;
     if (!isTombstone(latest) && latest.lease !== NO_LEASE) leases.attach(latest.lease, history.key);
   }
-  return { appliedIndex, store, leases, byteLength };
+  return { appliedIndex, store, leases, alarms, byteLength };
 }
 
 /** A digest of the replicated state (revision, compaction point, history, leases), not of the applied index. */
-export function hashState(store: MvccStore, leases: LeaseTable): string {
+export function hashState(store: MvccStore, leases: LeaseTable, alarms: AlarmTable): string {
   const writer = new ByteWriter();
-  writeBody(writer, store, leases);
+  writeBody(writer, store, leases, alarms);
   return digest64(writer.finish());
 }
 
-function writeBody(writer: ByteWriter, store: MvccStore, leases: LeaseTable): void {
+function writeBody(writer: ByteWriter, store: MvccStore, leases: LeaseTable, alarms: AlarmTable): void {
   writer.int(store.currentRevision).int(store.compactRevision);
   writer.uvarint(store.indexedKeyCount);
   for (const history of store.allHistories()) writeKey(writer, history.keyBytes, history.records, history.records.length);
   const ids = leases.ids();
   writer.uvarint(ids.length);
   for (const id of ids) writer.int64(id).uvarint(leases.ttlOf(id)!);
+  writeAlarms(writer, alarms);
+}
+
+function versionFor(alarms: AlarmTable): number {
+  return alarms.size > 0 ? SNAPSHOT_VERSION_WITH_ALARMS : SNAPSHOT_VERSION;
+}
+
+/** The alarms section (only when some are raised: see SNAPSHOT_VERSION_WITH_ALARMS). */
+function writeAlarms(writer: ByteWriter, alarms: AlarmTable): void {
+  const raised = alarms.list();
+  if (raised.length === 0) return;
+  writer.uvarint(raised.length);
+  for (const { memberID, alarm } of raised) writer.int64(BigInt.asIntN(64, memberID)).byte(ALARM_TYPES.indexOf(alarm));
+}
+
+function readAlarms(reader: ByteReader, into: AlarmTable): void {
+  const count = reader.uvarint();
+  for (let i = 0; i < count; i++) {
+    const memberID = BigInt.asUintN(64, reader.int64());
+    const alarm = ALARM_TYPES[reader.byte()];
+    if (alarm === undefined || alarm === 'NONE') throw new Error('snapshot: unknown alarm type');
+    into.activate(memberID, alarm);
+  }
 }
 
 /** One key: its bytes and its first `count` records. */
@@ -126,6 +156,8 @@ export class SnapshotEncoder {
   private readonly writer = new ByteWriter(64 * 1024);
   private readonly histories: KeyHistory[];
   private readonly leases: { id: LeaseId; ttl: number }[];
+  /** The alarms as they are at the start (a copy: they may change while the keys are written). */
+  private readonly alarms = new AlarmTable();
   /** Records a compaction removed from a key after the start, oldest first. */
   private readonly removed = new Map<KeyHistory, KeyRecord[]>();
   private stopObserving: (() => void) | undefined;
@@ -139,7 +171,8 @@ export class SnapshotEncoder {
     this.histories = store.historiesInOrder();
     this.leases = leases.ids().map((id) => ({ id, ttl: leases.ttlOf(id)! }));
     for (const byte of MAGIC) this.writer.byte(byte);
-    this.writer.byte(SNAPSHOT_VERSION).uvarint(state.appliedIndex);
+    for (const { memberID, alarm } of state.alarms.list()) this.alarms.activate(memberID, alarm);
+    this.writer.byte(versionFor(this.alarms)).uvarint(state.appliedIndex);
     this.writer.int(store.currentRevision).int(store.compactRevision).uvarint(this.histories.length);
     this.stopObserving = store.observeCompaction((history, records) => {
       const earlier = this.removed.get(history);
@@ -171,6 +204,7 @@ export class SnapshotEncoder {
     if (end < histories.length) return false;
     writer.uvarint(this.leases.length);
     for (const { id, ttl } of this.leases) writer.int64(id).uvarint(ttl);
+    writeAlarms(writer, this.alarms);
     this.bytes = writer.finish();
     this.release();
     return true;

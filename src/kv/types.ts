@@ -192,6 +192,28 @@ export interface LeaseLeasesResponse {
   leases: LeaseStatus[];
 }
 
+export type AlarmType = 'NONE' | 'NOSPACE' | 'CORRUPT';
+export type AlarmAction = 'GET' | 'ACTIVATE' | 'DEACTIVATE';
+
+/** etcd's AlarmMember: a member id is any uint64 (a client may raise an alarm for any id). */
+export interface AlarmMember {
+  memberID: bigint;
+  alarm: AlarmType;
+}
+
+/** etcd's AlarmRequest; every action goes through the log, as in etcd (so a GET is linearizable). */
+export interface AlarmRequest {
+  action: AlarmAction;
+  memberID: bigint;
+  /** NONE with GET lists every alarm. */
+  alarm: AlarmType;
+}
+
+export interface AlarmResponse {
+  header: ResponseHeader;
+  alarms: AlarmMember[];
+}
+
 /** A request as it travels in a Raft log entry. */
 export type KvRequest =
   | ({ type: 'range' } & RangeRequest)
@@ -209,7 +231,8 @@ export type KvRequest =
       })
   | ({ type: 'leaseRevoke' } & LeaseRevokeRequest)
   /** Proposed by the leader's Lessor when a lease's deadline passes; applied exactly like a revoke. */
-  | ({ type: 'leaseExpire' } & LeaseRevokeRequest);
+  | ({ type: 'leaseExpire' } & LeaseRevokeRequest)
+  | ({ type: 'alarm' } & AlarmRequest);
 
 export type KvRequestType = KvRequest['type'];
 
@@ -222,6 +245,7 @@ export interface ResponseByType {
   leaseGrant: LeaseGrantResponse;
   leaseRevoke: LeaseRevokeResponse;
   leaseExpire: LeaseRevokeResponse;
+  alarm: AlarmResponse;
 }
 
 export type ResponseFor<R extends KvRequest> = ResponseByType[R['type']];

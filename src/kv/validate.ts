@@ -24,6 +24,7 @@ export function validateRequest(request: KvRequest, maxTxnOps: number = DEFAULT_
     case 'leaseGrant':
     case 'leaseRevoke':
     case 'leaseExpire':
+    case 'alarm':
       return;
   }
 }

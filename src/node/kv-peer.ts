@@ -76,13 +76,14 @@ export class KvPeer implements StateMachine {
     this.names = names;
   }
 
-  info(): { revision: number; compactRevision: number; keys: number } {
+  info(): { revision: number; compactRevision: number; keys: number; alarms: string[] } {
     const now = Date.now();
     if (now - this.keyCountAt > 1000) {
       this.keyCountAt = now;
       this.keyCount = this.sm.range({ key: ALL_KEYS, rangeEnd: ALL_KEYS, countOnly: true }).count;
     }
-    return { revision: this.sm.revision, compactRevision: this.sm.compactRevision, keys: this.keyCount };
+    const alarms = this.sm.alarms.size === 0 ? [] : [...new Set(this.sm.alarms.list().map((a) => a.alarm))];
+    return { revision: this.sm.revision, compactRevision: this.sm.compactRevision, keys: this.keyCount, alarms };
   }
 
   close(): void {

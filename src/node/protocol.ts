@@ -51,6 +51,8 @@ export interface PeerInit {
   restore?: { data: Uint8Array; index: number };
   /** Take a snapshot and compact the log every this many applied entries. */
   snapshotCount: number;
+  /** etcd's --quota-backend-bytes: 0 or absent for etcd's 2 GiB, negative for none (src/api/etcd/quota.ts). */
+  quotaBackendBytes?: number;
   /** Entries kept behind a snapshot so that slightly lagging peers catch up without one. */
   catchUpEntries: number;
   /** Applied entries kept in memory; older ones are read back from disk for a follower that needs them. */
@@ -120,12 +122,13 @@ export interface PeerStatus {
   revision: number;
   compactRevision: number;
   keys: number;
+  /** The alarm types raised in the cluster as this peer has applied them (NOSPACE, CORRUPT). */
+  alarms: string[];
   paused: boolean;
   /** Election timer progress in [0, 1] for the dashboard. */
   electionProgress: number;
   /** Milliseconds per tick, so the UI can turn ticks into time. */
   tickMs: number;
-  dbSize: number;
   /** The terms of the log's entries as runs, for the dashboard's log strip (see term-runs.ts). */
   logTerms?: TermRun[];
   /** What crossed this peer's outgoing links since it started, by destination. */

@@ -59,7 +59,6 @@ async function main(init: PeerInit): Promise<void> {
 
   let statusTimer: ReturnType<typeof setTimeout> | undefined;
   let lastStatusAt = 0;
-  let dbSize = 0;
   let latencySamples: number[] = [];
   const postStatus = () => {
     statusTimer = undefined;
@@ -72,7 +71,6 @@ async function main(init: PeerInit): Promise<void> {
       paused: runtime.isPaused(),
       electionProgress: raft.randomizedElectionTimeout > 0 ? Math.min(1, raft.electionElapsed / raft.randomizedElectionTimeout) : 0,
       tickMs: init.timing.heartbeatMs,
-      dbSize,
       logTerms: termRuns((i) => node.term(i), raft.firstIndex, raft.lastIndex),
       latencySamples,
       linkCounts: Object.fromEntries(links.counts),
@@ -122,7 +120,7 @@ async function main(init: PeerInit): Promise<void> {
   let clientServer: ClientServer | undefined;
   if (init.clientPort) {
     try {
-      clientServer = await startClientServer(init, runtime, kv, { forward, dbSize: () => dbSize });
+      clientServer = await startClientServer(init, runtime, kv, { forward });
     } catch (err) {
       kv.close();
       await storage.close().catch(() => undefined);
@@ -131,7 +129,6 @@ async function main(init: PeerInit): Promise<void> {
     }
   }
 
-  const sizeTimer = setInterval(() => void storage.approximateSize().then((n) => (dbSize = n), () => undefined), 2000);
 
   port.on('message', (msg: ToPeer) => {
     switch (msg.t) {
@@ -173,7 +170,6 @@ async function main(init: PeerInit): Promise<void> {
         return;
       case 'stop':
         void (async () => {
-          clearInterval(sizeTimer);
           if (statusTimer) clearTimeout(statusTimer);
           await clientServer?.close();
           kv.close();

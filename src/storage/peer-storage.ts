@@ -3,7 +3,7 @@
 // acknowledged: its entries as one log segment (see codec.ts) plus the hard state. The KV store is recovered from
 // the snapshot plus the log, so it needs no records of its own.
 import { existsSync } from 'node:fs';
-import { open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Level } from 'level';
 import { MemoryLevel } from 'memory-level';
@@ -371,22 +371,6 @@ export class PeerStorage {
       else merged.push(segments[j++]!);
     }
     return merged;
-  }
-
-  /** Approximate bytes on disk (for status and etcd's dbSize). */
-  async approximateSize(): Promise<number> {
-    // The folder's files, as etcd reports its database file: LevelDB's own estimate leaves out the write-ahead
-    // log, which holds most of a young store.
-    if (this.onDisk) {
-      let total = 0;
-      for (const name of await readdir(this.location).catch(() => [] as string[])) {
-        total += await stat(join(this.location, name)).then((s) => (s.isFile() ? s.size : 0), () => 0);
-      }
-      return total;
-    }
-    const db = this.db as unknown as { approximateSize?: (a: Uint8Array, b: Uint8Array) => Promise<number> };
-    if (typeof db.approximateSize !== 'function') return 0;
-    return db.approximateSize(new Uint8Array([0]), new Uint8Array([0xff]));
   }
 
   async close(): Promise<void> {

@@ -229,6 +229,32 @@ export async function script(c: RawClient): Promise<StepResult[]> {
   await run('range at the compaction', () => kv.Range({ key: b('a'), rangeEnd: b('z'), revision: 5 }));
   await run('watch from a compacted revision', () => watchUntil(c, { key: b('a'), startRevision: 3 }, (r) => r.some((x) => x.canceled === true)));
   await run('watch from the compaction revision', () => watchUntil(c, { key: b('a'), rangeEnd: b('z'), startRevision: 5 }, (r) => eventCount(r) >= 1));
+  // ---- alarms: what is refused while one is raised, and the answers to raising and clearing
+  const alarm = (action: string, alarm: string, memberID = '42') => c.maintenance.Alarm({ action, memberID, alarm });
+  await run('alarm list, none raised', () => alarm('GET', 'NONE', '0'));
+  await run('alarm activate NOSPACE', () => alarm('ACTIVATE', 'NOSPACE'));
+  await run('alarm activate NOSPACE again', () => alarm('ACTIVATE', 'NOSPACE'));
+  // (Not 'ACTIVATE NONE': etcd 3.4 raises a NONE alarm, 3.5 nothing, as Raft Lab; see src/api/etcd/README.md.)
+  await run('alarm activate NOSPACE for a member id above 2^63', () => alarm('ACTIVATE', 'NOSPACE', '18446744073709551610'));
+  await run('alarm list NOSPACE', () => alarm('GET', 'NOSPACE', '0'));
+  await run('put under NOSPACE', () => kv.Put({ key: b('full'), value: b('1') }));
+  await run('txn with a put in its failure branch under NOSPACE', () => kv.Txn({ success: [del('a')], failure: [put('full', '1')] }));
+  await run('txn deleting under NOSPACE', () => kv.Txn({ success: [del('c')] }));
+  await run('delete under NOSPACE', () => kv.DeleteRange({ key: b('d') }));
+  await run('lease grant under NOSPACE', () => lease.LeaseGrant({ TTL: 60 }));
+  await run('compact under NOSPACE', () => kv.Compact({ revision: 6 }));
+  await run('alarm deactivate NOSPACE', () => alarm('DEACTIVATE', 'NOSPACE'));
+  await run('alarm deactivate NOSPACE again', () => alarm('DEACTIVATE', 'NOSPACE'));
+  await run('put with NOSPACE still raised for another member', () => kv.Put({ key: b('full'), value: b('1') }));
+  await run('alarm deactivate the other NOSPACE', () => alarm('DEACTIVATE', 'NOSPACE', '18446744073709551610'));
+  await run('put after the alarms are cleared', () => kv.Put({ key: b('full'), value: b('2') }));
+  await run('alarm activate CORRUPT', () => alarm('ACTIVATE', 'CORRUPT'));
+  await run('delete under CORRUPT', () => kv.DeleteRange({ key: b('full') }));
+  await run('range under CORRUPT', () => kv.Range({ key: b('full') }));
+  await run('alarm list', () => alarm('GET', 'NONE', '0'));
+  await run('alarm deactivate CORRUPT', () => alarm('DEACTIVATE', 'CORRUPT'));
+  await run('delete after CORRUPT is cleared', () => kv.DeleteRange({ key: b('full') }));
+
   await run('final range', () => kv.Range({ key: Buffer.from([0]), rangeEnd: Buffer.from([0]), keysOnly: true }));
   return results;
 }

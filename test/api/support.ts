@@ -28,7 +28,9 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
-export async function startCluster(options: { nodes?: number; timing?: 'fast' | 'etcd' | Timing; dataDir?: boolean; snapshotCount?: number } = {}): Promise<TestCluster> {
+export async function startCluster(
+  options: { nodes?: number; timing?: 'fast' | 'etcd' | Timing; dataDir?: boolean; snapshotCount?: number; quotaBackendBytes?: number } = {},
+): Promise<TestCluster> {
   // Two spare ports for members added later (MemberAdd).
   const clientPortBase = await freePortRange((options.nodes ?? 3) + 2);
   const dir = options.dataDir ? await mkdtemp(join(tmpdir(), 'raftlab-api-')) : undefined;
@@ -38,6 +40,7 @@ export async function startCluster(options: { nodes?: number; timing?: 'fast' | 
     timing: options.timing ?? STEADY,
     clientPortBase,
     ...(options.snapshotCount ? { snapshotCount: options.snapshotCount } : {}),
+    ...(options.quotaBackendBytes ? { quotaBackendBytes: options.quotaBackendBytes } : {}),
   });
   await manager.waitForLeader();
   return {

@@ -8,7 +8,7 @@ import type { ProgressStatus } from '../../src/raft/types.ts';
 function peer(id: number, over: Partial<PeerView> = {}): PeerView {
   return {
     id, name: `n${id}`, state: 'up', clientPort: 2378 + id, role: 'follower', term: 2, vote: 1, leader: 1, commit: 9, applied: 9,
-    firstIndex: 1, memoryFirstIndex: 1, lastIndex: 9, snapshotIndex: 0, electionProgress: 0, isLearner: false, progress: {}, revision: 1, keys: 0, cutOff: false,
+    firstIndex: 1, memoryFirstIndex: 1, lastIndex: 9, snapshotIndex: 0, electionProgress: 0, isLearner: false, progress: {}, revision: 1, keys: 0, alarms: [], cutOff: false,
     ...over,
   };
 }

@@ -35,7 +35,7 @@ test('term runs: one run per term, found by binary search, newest kept when boun
 function peer(over: Partial<PeerView>): PeerView {
   return {
     id: 1, name: 'n1', state: 'up', clientPort: 0, role: 'follower', term: 1, vote: 0, leader: 0, commit: 0, applied: 0,
-    firstIndex: 1, memoryFirstIndex: 1, lastIndex: 0, snapshotIndex: 0, electionProgress: 0, isLearner: false, progress: {}, revision: 0, keys: 0,
+    firstIndex: 1, memoryFirstIndex: 1, lastIndex: 0, snapshotIndex: 0, electionProgress: 0, isLearner: false, progress: {}, revision: 0, keys: 0, alarms: [],
     cutOff: false, logTerms: [], ...over,
   };
 }

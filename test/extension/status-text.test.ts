@@ -7,7 +7,7 @@ import { peerDescription, roleText, statusBarText, stoppedText } from '../../src
 function peer(id: number, over: Partial<PeerView> = {}): PeerView {
   return {
     id, name: `n${id}`, state: 'up', clientPort: 2378 + id, role: 'follower', term: 7, vote: 2, leader: 2, commit: 10, applied: 10,
-    firstIndex: 1, memoryFirstIndex: 1, lastIndex: 10, snapshotIndex: 0, electionProgress: 0, isLearner: false, progress: {}, revision: 5, keys: 3, cutOff: false,
+    firstIndex: 1, memoryFirstIndex: 1, lastIndex: 10, snapshotIndex: 0, electionProgress: 0, isLearner: false, progress: {}, revision: 5, keys: 3, alarms: [], cutOff: false,
     ...over,
   };
 }

@@ -17,6 +17,7 @@ interface Card {
   el: HTMLElement;
   role: HTMLElement;
   state: HTMLElement;
+  alarm: HTMLElement;
   fields: Record<'term' | 'vote' | 'commit' | 'last' | 'memory' | 'snapshot' | 'keys', HTMLElement>;
   timer: HTMLElement;
   timerLabel: HTMLElement;
@@ -70,6 +71,7 @@ export class PeerCards {
     }
     const role = h('span', { class: 'badge role', attrs: { 'data-field': 'role' } });
     const state = h('span', { class: 'badge state', attrs: { 'data-field': 'state' } });
+    const alarm = h('span', { class: 'badge alarm', attrs: { 'data-field': 'alarm', 'data-kind': 'alarm', title: 'an etcd alarm is raised: writes are refused (etcdctl alarm list)' } });
     const timer = h('div', { class: 'timer-fill' });
     const timerLabel = h('span', { class: 'timer-label', attrs: { 'data-field': 'timer' } });
     const error = h('p', { class: 'peer-error' });
@@ -89,12 +91,12 @@ export class PeerCards {
           },
         },
       },
-      h('header', {}, h('span', { class: 'peer-name', text: name }), role, state),
+      h('header', {}, h('span', { class: 'peer-name', text: name }), role, state, alarm),
       dl,
       h('div', { class: 'timer', title: 'election timer: when it fills up, the peer starts an election' }, timer, timerLabel),
       error,
     );
-    return { el, role, state, fields, timer, timerLabel, error };
+    return { el, role, state, alarm, fields, timer, timerLabel, error };
   }
 
   private fill(card: Card, p: PeerView, status: ClusterStatus, selected: boolean): void {
@@ -112,6 +114,7 @@ export class PeerCards {
     setAttr(card.role, 'data-kind', running ? p.role : 'none');
     setText(card.state, state);
     setAttr(card.state, 'data-kind', state.replace(' ', '-'));
+    setText(card.alarm, p.alarms.length > 0 ? p.alarms.join(' ') : '');
     setText(card.fields.term, String(p.term));
     setText(card.fields.vote, p.vote ? peerName(status, p.vote) : '—');
     setText(card.fields.commit, `${p.commit} / ${p.applied}`);

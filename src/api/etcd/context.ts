@@ -9,8 +9,6 @@ import type { HeaderSource } from './header.ts';
 export interface PeerBridge {
   /** Asks the manager to run a call (on the leader, or a membership change); rejects with etcd's errors. */
   forward(call: ForwardCall): Promise<unknown>;
-  /** Bytes the peer's store takes on disk (0 in memory). */
-  dbSize(): number;
 }
 
 export interface ServiceContext {

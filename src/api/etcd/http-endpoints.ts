@@ -23,7 +23,7 @@ export function httpEndpoints(ctx: ServiceContext, gateway: Gateway): HttpEndpoi
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'method not allowed\n');
       switch (path) {
         case '/health':
-          void health(ctx).then(({ ok, reason }) => send(res, ok ? 200 : 503, 'application/json', JSON.stringify({ health: String(ok), reason })));
+          void health(ctx, new URL(req.url ?? '/', 'http://x').searchParams.getAll('exclude')).then(({ ok, reason }) => send(res, ok ? 200 : 503, 'application/json', JSON.stringify({ health: String(ok), reason })));
           return;
         case '/version':
           return send(res, 200, 'application/json', JSON.stringify({ etcdserver: SERVER_VERSION, etcdcluster: '3.5.0' }));
@@ -42,8 +42,13 @@ export function send(res: ServerResponse, status: number, type: string, body: st
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
-/** As etcd: healthy when this member knows a leader and a quorum read through it completes in time. */
-async function health(ctx: ServiceContext): Promise<{ ok: boolean; reason: string }> {
+/**
+ * As etcd: healthy when no alarm is raised (but those named in `?exclude=`), this member knows a leader and a
+ * quorum read through it completes in time.
+ */
+async function health(ctx: ServiceContext, excluded: string[]): Promise<{ ok: boolean; reason: string }> {
+  const alarm = ctx.kv.sm.alarms.list().find((a) => !excluded.includes(a.alarm));
+  if (alarm) return { ok: false, reason: `ALARM ${alarm.alarm}` };
   if (ctx.leader() === 0) return { ok: false, reason: 'RAFT NO LEADER' };
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timed out')), HEALTH_READ_MS)));
@@ -80,8 +85,8 @@ function metrics(ctx: ServiceContext): string {
   metric('etcd_debugging_mvcc_current_revision', 'gauge', 'The current revision of store.', info.revision);
   metric('etcd_debugging_mvcc_compact_revision', 'gauge', 'The revision of the last compaction in store.', Math.max(0, info.compactRevision));
   metric('etcd_debugging_mvcc_keys_total', 'gauge', 'Total number of keys.', info.keys);
-  metric('etcd_mvcc_db_total_size_in_bytes', 'gauge', 'Total size of the underlying database physically allocated in bytes.', ctx.bridge.dbSize());
-  metric('etcd_mvcc_db_total_size_in_use_in_bytes', 'gauge', 'Total size of the underlying database logically in use in bytes.', ctx.bridge.dbSize());
+  metric('etcd_mvcc_db_total_size_in_bytes', 'gauge', 'Total size of the underlying database physically allocated in bytes.', ctx.kv.sm.store.peakBytes);
+  metric('etcd_mvcc_db_total_size_in_use_in_bytes', 'gauge', 'Total size of the underlying database logically in use in bytes.', ctx.kv.sm.store.byteSize);
   // Raft Lab's log is a LevelDB per peer: each Ready's entries and hard state go in one synced batch.
   lines.push(
     '# HELP etcd_disk_wal_fsync_duration_seconds The latency distributions of fsync called by WAL (Raft Lab: the synced LevelDB batch of each Ready).',

@@ -6,11 +6,12 @@ import { validateRequest } from '../../kv/validate.ts';
 import type { CompactionResponse, DeleteRangeResponse, KvRequest, PutResponse, TxnResponse } from '../../kv/types.ts';
 import type { ServiceContext } from './context.ts';
 import { deleteRangeRequest, deleteRangeResponse, num, putRequest, putResponse, rangeRequest, rangeResponse, txnRequest, txnResponse } from './convert.ts';
+import { overQuota } from './quota.ts';
 import { unary } from './unary.ts';
 
 export function kvService(ctx: ServiceContext): UntypedServiceImplementation {
   const header = (revision?: number) => ctx.headers.make(revision);
-  const propose = async (request: KvRequest): Promise<unknown> => ctx.runtime.propose(ctx.kv.prepare(request));
+  const propose = (request: KvRequest): Promise<unknown> => overQuota(ctx, request) ?? ctx.runtime.propose(ctx.kv.prepare(request));
 
   return {
     Range: unary(async (wire) => {

@@ -1,11 +1,12 @@
 // etcd's Lease service. Grants and revokes go through the log; keep-alives and time-to-live are answered by
 // the leader's lessor (only the leader keeps lease deadlines), so a follower forwards them to the leader.
 import type { ServerDuplexStream, UntypedServiceImplementation } from '@grpc/grpc-js';
-import type { LeaseGrantResponse, LeaseKeepAliveResponse, LeaseRevokeResponse, LeaseTimeToLiveResponse } from '../../kv/types.ts';
+import type { KvRequest, LeaseGrantResponse, LeaseKeepAliveResponse, LeaseRevokeResponse, LeaseTimeToLiveResponse } from '../../kv/types.ts';
 import type { LeaseCall } from '../../node/protocol.ts';
 import type { ServiceContext } from './context.ts';
 import { leaseId, num, type Wire } from './convert.ts';
 import { noLeader, toServiceError } from './errors.ts';
+import { overQuota } from './quota.ts';
 import { unary } from './unary.ts';
 
 /** Runs a lease call on the leader's lessor: here if this peer leads, else through the manager. */
@@ -27,7 +28,8 @@ export function leaseService(ctx: ServiceContext): UntypedServiceImplementation 
   const header = (revision?: number) => ctx.headers.make(revision);
   return {
     LeaseGrant: unary(async (wire) => {
-      const r = (await ctx.runtime.propose(ctx.kv.prepare({ type: 'leaseGrant', TTL: num(wire.TTL), ID: leaseId(wire.ID) }))) as LeaseGrantResponse;
+      const request: KvRequest = { type: 'leaseGrant', TTL: num(wire.TTL), ID: leaseId(wire.ID) };
+      const r = (await (overQuota(ctx, request) ?? ctx.runtime.propose(ctx.kv.prepare(request)))) as LeaseGrantResponse;
       return { header: header(r.header.revision), ID: r.ID.toString(), TTL: r.TTL, error: r.error };
     }),
     LeaseRevoke: unary(async (wire) => {

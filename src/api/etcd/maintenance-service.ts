@@ -1,8 +1,11 @@
 // etcd's Maintenance service: Status (what `etcdctl endpoint status` shows), leader transfer, and the
-// housekeeping calls a store without a bbolt file answers trivially (Alarm, Defragment). Snapshot streams the
+// housekeeping calls: Defragment (the size etcd would report comes down to what is in use) and alarms (kept in
+// the replicated store). Snapshot streams the
 // KV store's canonical snapshot in etcd's framing.
 import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { ALARM_TYPES } from '../../kv/alarms.ts';
 import { digest64 } from '../../kv/hash.ts';
+import type { AlarmAction, AlarmResponse, KvRequest } from '../../kv/types.ts';
 import type { ServiceContext } from './context.ts';
 import { peerOfMember } from './cluster-service.ts';
 import { keyValue, num, type Wire } from './convert.ts';
@@ -14,40 +17,38 @@ import { unary } from './unary.ts';
 export const SERVER_VERSION = '3.5.0-raftlab';
 const SNAPSHOT_CHUNK_BYTES = 32 * 1024;
 const ALL_KEYS = new Uint8Array([0]);
+const ALARM_ACTIONS: readonly AlarmAction[] = ['GET', 'ACTIVATE', 'DEACTIVATE'];
+
+/** A uint64 field as proto-loader gives it (a decimal string), kept in range. */
+function uint64(value: unknown): bigint {
+  try {
+    return BigInt.asUintN(64, BigInt(String(value ?? '0')));
+  } catch {
+    return 0n;
+  }
+}
 
 
 export function maintenanceService(ctx: ServiceContext): UntypedServiceImplementation {
   const header = () => ctx.headers.make();
   const uint32 = (hex: string) => parseInt(hex.slice(-8), 16) >>> 0;
-  // Without a folder (in memory) the size is the encoded store, which costs a full encode (in slices, so the
-  // peer keeps serving): reuse it for a while, and refresh it in the background once it is old.
-  let encoded = { size: 0, at: -Infinity };
-  let encoding: Promise<number> | undefined;
-  const encodedSize = async (): Promise<number> => {
-    if (performance.now() - encoded.at > 5000 && !encoding) {
-      encoding = ctx.kv.snapshotNow().then(
-        (data) => (encoded = { size: data.length, at: performance.now() }).size,
-        () => encoded.size,
-      );
-      void encoding.finally(() => (encoding = undefined));
-    }
-    return encoded.at === -Infinity && encoding ? encoding : encoded.size;
-  };
   return {
     Status: unary(async () => {
       const s = ctx.runtime.status();
-      const dbSize = ctx.bridge.dbSize() || (await encodedSize());
+      // The store's size as etcd's database would show it (mvcc-store.ts: byteSize, peakBytes).
+      const store = ctx.kv.sm.store;
       return {
         header: header(),
         version: SERVER_VERSION,
-        dbSize,
-        dbSizeInUse: dbSize,
+        dbSize: store.peakBytes,
+        dbSizeInUse: store.byteSize,
         leader: s.lead ? memberIdOf(ctx.init.clusterId, s.lead) : '0',
         raftIndex: s.commit,
         raftTerm: s.term,
         raftAppliedIndex: s.applied,
-        // As etcd: a member without a leader says so here (etcdctl shows it in the ERRORS column).
-        errors: s.lead ? [] : ['etcdserver: no leader'],
+        // As etcd: a member without a leader says so here, then every raised alarm in Go's text form (etcdctl
+        // shows them in the ERRORS column).
+        errors: [...(s.lead ? [] : ['etcdserver: no leader']), ...ctx.kv.sm.alarms.list().map((a) => `memberID:${a.memberID} alarm:${a.alarm} `)],
         isLearner: s.isLearner,
       };
     }),
@@ -63,9 +64,23 @@ export function maintenanceService(ctx: ServiceContext): UntypedServiceImplement
       if (to !== ctx.init.id) await ctx.runtime.transferLeader(to);
       return { header: header() };
     }),
-    // etcd answers an alarm list without alarms with an empty message, header and all.
-    Alarm: unary(async () => ({ alarms: [] })),
-    Defragment: unary(async () => ({ header: header() })),
+    // Every action goes through the log, as in etcd, so a list is linearizable and a change reaches every member.
+    // The answer has no header: etcd 3.4 sends none (test/api/gateway.test.ts compares).
+    Alarm: unary(async (wire: Wire) => {
+      const action = ALARM_ACTIONS.find((a) => a === wire.action);
+      const alarm = ALARM_TYPES.find((a) => a === wire.alarm);
+      // etcd applies an action or type it does not know as nothing (its switch has no case for it).
+      if (action === undefined || alarm === undefined) return { alarms: [] };
+      const request: KvRequest = { type: 'alarm', action, memberID: uint64(wire.memberID), alarm };
+      const r = (await ctx.runtime.propose(ctx.kv.prepare(request))) as AlarmResponse;
+      return { alarms: r.alarms.map((a) => ({ memberID: a.memberID.toString(), alarm: a.alarm })) };
+    }),
+    // etcd's defragment rewrites the member's database file without its free pages: here the size it reports
+    // comes down to what the store holds now (after a compaction, that is how space is won back).
+    Defragment: unary(async () => {
+      ctx.kv.sm.store.resetPeakBytes();
+      return { header: header() };
+    }),
     Hash: unary(async () => ({ header: header(), hash: uint32(ctx.kv.sm.hash()) })),
     HashKV: unary(async (wire: Wire) => {
       // A digest of every key at the revision (0 = latest): equal on peers that applied the same entries.
