@@ -3,7 +3,7 @@ import type { ClusterStatus } from './status.ts';
 
 export function renderStatusTable(status: ClusterStatus): string {
   // The ALARMS column only while some peer reports one (etcd's NOSPACE or CORRUPT).
-  const alarms = status.peers.some((p) => p.alarms.length > 0);
+  const alarms = status.peers.some((p) => (p.alarms ?? []).length > 0); // ?? []: a server older than alarms
   const header = ['PEER', 'STATE', 'ROLE', 'TERM', 'VOTE', 'LEADER', 'COMMIT', 'APPLIED', 'LAST', 'SNAP', 'REV', 'PORT', ...(alarms ? ['ALARMS'] : [])];
   const name = (id: number) => status.peers.find((p) => p.id === id)?.name ?? (id ? `#${id}` : '-');
   const rows = status.peers.map((p) => [
@@ -19,7 +19,7 @@ export function renderStatusTable(status: ClusterStatus): string {
     String(p.snapshotIndex),
     String(p.revision),
     p.clientPort ? String(p.clientPort) : '-',
-    ...(alarms ? [p.alarms.join(' ') || '-'] : []),
+    ...(alarms ? [(p.alarms ?? []).join(' ') || '-'] : []),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();

@@ -10,17 +10,20 @@ export interface StatusBarText {
   tone: StatusTone;
 }
 
-/** `Raft Lab: n2 leader · term 7 · 3/3 up`; warning without quorum or leader. */
+/** `Raft Lab: n2 leader · term 7 · 3/3 up`; warning without quorum or leader, or with an etcd alarm raised. */
 export function statusBarText(status: ClusterStatus): StatusBarText {
   const members = status.peers.filter((p) => p.state !== 'removed');
   const up = members.filter((p) => p.state === 'up' && !p.cutOff).length;
   const leader = members.find((p) => p.id === status.leader);
   const head = leader ? `${leader.name} leader` : 'no leader';
-  const text = `Raft Lab: ${head} · term ${status.term} · ${up}/${members.length} up`;
+  // The alarms as the running peers have applied them (`?? []`: a status from a server older than alarms).
+  const alarms = [...new Set(members.filter((p) => p.state === 'up').flatMap((p) => p.alarms ?? []))].sort();
+  const text = `Raft Lab: ${head} · term ${status.term} · ${up}/${members.length} up${alarms.map((a) => ` · ${a} alarm`).join('')}`;
   const noQuorum = !status.quorum.hasQuorum;
-  const tone: StatusTone = noQuorum || !leader ? 'warning' : 'normal';
+  const tone: StatusTone = noQuorum || !leader || alarms.length > 0 ? 'warning' : 'normal';
   const tooltip = [
     `cluster ${status.clusterId}`,
+    ...alarms.map((a) => `alarm ${a} raised: ${a === 'NOSPACE' ? 'writes that grow the store are refused (free space: etcdctl compact, etcdctl defrag, then etcdctl alarm disarm)' : 'every write is refused (etcdctl alarm disarm)'}`),
     noQuorum ? `no quorum: ${status.quorum.failed} of ${status.quorum.members} voters failed (quorum ${status.quorum.quorum})` : `quorum ${status.quorum.quorum} of ${status.quorum.members}; tolerates ${status.quorum.tolerated} failure(s)`,
     ...members.map((p) => `${p.name}: ${peerDescription(p)}`),
     'Click to open the dashboard',

@@ -42,9 +42,8 @@ export class AlarmTable {
     return this.raised.has(alarm);
   }
 
-  get size(): number {
-    let n = 0;
-    for (const members of this.raised.values()) n += members.size;
-    return n;
+  /** No alarm raised (checked for every applied entry: no iteration). */
+  get isEmpty(): boolean {
+    return this.raised.size === 0; // a type whose last alarm is cleared leaves the map
   }
 }

@@ -47,6 +47,9 @@ import {
 import { validateRequest } from './validate.ts';
 import { WatchHub, type WatchHistory } from './watch-hub.ts';
 
+/** What a lease counts in dbSizeInUse (etcd's database keeps a record per lease). */
+const LEASE_RECORD_BYTES = 64;
+
 export interface KvStateMachineOptions extends Partial<KvConfig> {
   /** Milliseconds, for `onLeadership` (the only place the state machine itself needs the time). */
   clock?: () => number;
@@ -62,6 +65,8 @@ export class KvStateMachine {
   private leaseTable: LeaseTable;
   private alarmTable = new AlarmTable();
   private applied = 0;
+  /** The most dbSizeInUse has been since the last defragment (see dbSize). */
+  private peakSize = 0;
   private readonly clock: (() => number) | undefined;
 
   constructor(options: KvStateMachineOptions = {}) {
@@ -112,6 +117,28 @@ export class KvStateMachine {
     return this.mvcc.compactRevision;
   }
 
+  /**
+   * What etcd reports as its database's size in use: the store's surviving history (MvccStore.byteSize) and its
+   * leases. It drops at a compaction or a revoke. Equal on every peer.
+   */
+  get dbSizeInUse(): number {
+    return this.mvcc.byteSize + this.leaseTable.size * LEASE_RECORD_BYTES;
+  }
+
+  /**
+   * The most dbSizeInUse has been since `defragment` (or since this state was made or restored): what etcd's
+   * database file would have grown to, since it reuses freed pages but shrinks only when defragmented. Local
+   * bookkeeping, not replicated state (each etcd member's file has its own size, too).
+   */
+  get dbSize(): number {
+    return this.peakSize;
+  }
+
+  /** etcd's defragment: the database shrinks to what is in use. */
+  defragment(): void {
+    this.peakSize = this.dbSizeInUse;
+  }
+
   /** Index of the last entry applied (0 before any). */
   get appliedIndex(): number {
     return this.applied;
@@ -156,12 +183,15 @@ export class KvStateMachine {
     }
     this.applied = index;
     validateRequest(request, this.config.maxTxnOps);
-    return this.execute(request, index);
+    const response = this.execute(request, index);
+    const size = this.dbSizeInUse;
+    if (size > this.peakSize) this.peakSize = size;
+    return response;
   }
 
   private execute(request: KvRequest, index: number): KvResponse {
     const ctx: WriteContext = { store: this.mvcc, leases: this.leaseTable };
-    if (this.alarmTable.size > 0) this.refuseUnderAlarm(request);
+    if (!this.alarmTable.isEmpty) this.refuseUnderAlarm(request);
     switch (request.type) {
       case 'range':
         return executeRange(this.mvcc, request);
@@ -314,6 +344,7 @@ export class KvStateMachine {
     this.leaseTable = state.leases;
     this.alarmTable = state.alarms;
     this.applied = state.appliedIndex;
+    this.peakSize = this.dbSizeInUse;
     if (this.lessor.isPrimary) this.lessor.promote(this.clock?.() ?? 0);
     this.watches.catchUpAll();
   }

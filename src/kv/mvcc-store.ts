@@ -127,9 +127,8 @@ export class MvccStore implements MvccReadView {
   private readonly compactionObservers = new Set<CompactionObserver>();
   /** The bytes of every stored value. */
   private readonly values = new ValueArena();
-  /** The size of the surviving records (recordBytes), and the most it has been since `resetPeakBytes`. */
+  /** The size of the surviving records (recordBytes). */
   private bytes = 0;
-  private peak = 0;
 
   get currentRevision(): Revision {
     return this.revision;
@@ -140,25 +139,11 @@ export class MvccStore implements MvccReadView {
   }
 
   /**
-   * The surviving history's size: what etcd reports as its database's size in use (it drops at a compaction).
-   * Derived from the records alone, so equal on every peer.
+   * The surviving history's size (what etcd's database holds of it: it drops at a compaction). Derived from the
+   * records alone, so equal on every peer.
    */
   get byteSize(): number {
     return this.bytes;
-  }
-
-  /**
-   * The most `byteSize` has been since `resetPeakBytes` (or since the store was made or restored): what etcd's
-   * database file would have grown to, since it frees pages for reuse but shrinks only when defragmented. Local
-   * bookkeeping, not replicated state (each etcd member's file has its own size, too).
-   */
-  get peakBytes(): number {
-    return this.peak;
-  }
-
-  /** etcd's defragment: the file shrinks to what is in use. */
-  resetPeakBytes(): void {
-    this.peak = this.bytes;
   }
 
   /** Number of keys with surviving history (live or not yet compacted tombstones). */
@@ -345,7 +330,6 @@ export class MvccStore implements MvccReadView {
 
   private count(key: KeyString, record: KeyRecord): void {
     this.bytes += recordBytes(key, record);
-    if (this.bytes > this.peak) this.peak = this.bytes;
   }
 
   private noteChange(key: KeyString, revision: Revision): void {

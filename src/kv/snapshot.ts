@@ -84,7 +84,7 @@ export function decodeSnapshot(data: Uint8Array, minLeaseTtlSeconds: number, pad
   return { appliedIndex, store, leases, alarms, byteLength };
 }
 
-/** A digest of the replicated state (revision, compaction point, history, leases), not of the applied index. */
+/** A digest of the replicated state (revision, compaction point, history, leases, alarms), not of the applied index. */
 export function hashState(store: MvccStore, leases: LeaseTable, alarms: AlarmTable): string {
   const writer = new ByteWriter();
   writeBody(writer, store, leases, alarms);
@@ -102,7 +102,7 @@ function writeBody(writer: ByteWriter, store: MvccStore, leases: LeaseTable, ala
 }
 
 function versionFor(alarms: AlarmTable): number {
-  return alarms.size > 0 ? SNAPSHOT_VERSION_WITH_ALARMS : SNAPSHOT_VERSION;
+  return alarms.isEmpty ? SNAPSHOT_VERSION : SNAPSHOT_VERSION_WITH_ALARMS;
 }
 
 /** The alarms section (only when some are raised: see SNAPSHOT_VERSION_WITH_ALARMS). */

@@ -82,7 +82,7 @@ export class KvPeer implements StateMachine {
       this.keyCountAt = now;
       this.keyCount = this.sm.range({ key: ALL_KEYS, rangeEnd: ALL_KEYS, countOnly: true }).count;
     }
-    const alarms = this.sm.alarms.size === 0 ? [] : [...new Set(this.sm.alarms.list().map((a) => a.alarm))];
+    const alarms = this.sm.alarms.isEmpty ? [] : [...new Set(this.sm.alarms.list().map((a) => a.alarm))];
     return { revision: this.sm.revision, compactRevision: this.sm.compactRevision, keys: this.keyCount, alarms };
   }
 

@@ -7,6 +7,8 @@ import { SeededRng } from '../raft/rand.ts';
 import type { Config, PersistedState } from '../raft/types.ts';
 import { PeerStorage, StorageError } from '../storage/peer-storage.ts';
 import { answerLeaseCall } from '../api/etcd/lease-service.ts';
+import { overQuota } from '../api/etcd/quota.ts';
+import { decodeRequest } from '../kv/codec.ts';
 import { startClientServer, type ClientServer } from './client-server.ts';
 import { KvPeer } from './kv-peer.ts';
 import { PeerLinks } from './peer-links.ts';
@@ -188,7 +190,8 @@ async function main(init: PeerInit): Promise<void> {
       let value: unknown;
       switch (call.op) {
         case 'propose':
-          value = await runtime.propose(call.command);
+          // The manager's writes (`raftlab ctl put`, the Keys view) are under the space quota as clients' are.
+          value = await (overQuota({ init, kv, runtime }, decodeRequest(call.command)) ?? runtime.propose(call.command));
           break;
         case 'read':
           value = await runtime.read(call.command, call.linearizable);

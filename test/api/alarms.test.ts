@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { ServiceError } from '@grpc/grpc-js';
+import { kvPut } from '../../src/cluster/kv-client.ts';
 import { renderStatusTable } from '../../src/cluster/status-table.ts';
 import { eventually, etcdctl, hasBinary, rawClient, startCluster, type TestCluster } from './support.ts';
 
@@ -141,6 +142,52 @@ describe('alarms raised through the API', () => {
       } finally {
         restarted.close();
       }
+    } finally {
+      c.close();
+    }
+  });
+});
+
+describe('the space quota covers every write path', () => {
+  const post = async (endpoint: string, path: string, body: unknown) => {
+    const res = await fetch(`http://${endpoint}${path}`, { method: 'POST', body: JSON.stringify(body) });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+
+  it('Lock (as etcd, through its in-process client: UNKNOWN with the message) and the manager writes', async () => {
+    const cluster = await startCluster({ quotaBackendBytes: 4000 });
+    clusters.push(cluster);
+    const [first, second] = cluster.endpoints as [string, string, string];
+    let answer = { status: 200, body: {} as Record<string, unknown> };
+    let locks = 0;
+    for (; locks < 50 && answer.status === 200; locks++) {
+      answer = await post(first, '/v3/lock/lock', { name: Buffer.from(`lock/${'x'.repeat(400)}/${locks}`).toString('base64') });
+    }
+    assert.deepEqual(answer, { status: 500, body: { error: NOSPACE, message: NOSPACE, code: 2 } });
+    assert.ok(locks > 3 && locks < 12, `${locks} locks`);
+    const c = rawClient(second);
+    try {
+      assert.equal(((await alarms(c, { action: 'GET', memberID: '0', alarm: 'NONE' })) as unknown[]).length, 1);
+      // The manager's own writes (raftlab ctl put, the Keys view) are refused as clients' are.
+      await assert.rejects(kvPut(cluster.manager, 'k', 'v'), { message: NOSPACE });
+      // A bad member id through the gateway is a 400, as on etcd's gateway, not a wrapped number.
+      const bad = await post(second, '/v3/maintenance/alarm', { action: 'DEACTIVATE', memberID: '99999999999999999999999', alarm: 'NOSPACE' });
+      assert.equal(bad.status, 400);
+      assert.equal(((await alarms(c, { action: 'GET', memberID: '0', alarm: 'NONE' })) as unknown[]).length, 1);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('a write over the quota gets NOSPACE even when the alarm cannot be raised (no quorum)', async () => {
+    const cluster = await startCluster({ quotaBackendBytes: 2000 });
+    clusters.push(cluster);
+    const [first] = cluster.endpoints as [string, string, string];
+    const c = rawClient(first);
+    try {
+      await cluster.manager.kill('n2');
+      await cluster.manager.kill('n3');
+      assert.deepEqual(await refusal(c.kv.Put({ key: Buffer.from('k'), value: Buffer.alloc(3000) })), { code: 8, details: NOSPACE });
     } finally {
       c.close();
     }

@@ -152,8 +152,10 @@ test('member list and endpoint status / health on every endpoint', { skip }, asy
   assert.equal(st.filter((s) => s.Status.leader === s.Status.header.member_id).length, 1, 'exactly one endpoint is the leader');
   assert.equal(new Set(st.map((s) => s.Status.leader)).size, 1, 'all agree on the leader');
   assert.ok(st.every((s) => s.Status.version === '3.5.0-raftlab'));
-  // In memory there is no folder to measure: the size is the encoded store's (it holds the keys put so far).
-  assert.ok(st.every((s) => s.Status.dbSize > 100), `db sizes ${st.map((s) => s.Status.dbSize)}`);
+  // The size is the store's (its records; kv-state-machine.ts: dbSize): equal on every member, and it holds at
+  // least the probe's record (key, value and 64 bytes).
+  assert.equal(new Set(st.map((s) => s.Status.dbSize)).size, 1, `db sizes ${st.map((s) => s.Status.dbSize)}`);
+  assert.ok(st[0]!.Status.dbSize >= 'status-probe'.length + 1 + 64, `db size ${st[0]!.Status.dbSize}`);
   const ids = members.map((m) => m.split(',')[0]);
   assert.deepEqual(st.map((s) => BigInt(s.Status.header.member_id).toString(16)), ids);
   const table = await ok(['endpoint', 'status', '-w', 'table']);

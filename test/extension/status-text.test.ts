@@ -25,6 +25,13 @@ test('a healthy cluster: leader, term, all up', () => {
   assert.equal(s.tone, 'normal');
 });
 
+test('a raised alarm is a warning, named in the text and explained in the tooltip', () => {
+  const s = statusBarText(status([peer(1, { alarms: ['NOSPACE'] }), peer(2, { role: 'leader', alarms: ['NOSPACE'] }), peer(3, { state: 'down', alarms: ['CORRUPT'] })], 2));
+  assert.equal(s.text, 'Raft Lab: n2 leader · term 7 · 2/3 up · NOSPACE alarm');
+  assert.equal(s.tone, 'warning');
+  assert.match(s.tooltip, /alarm NOSPACE raised: writes that grow the store are refused \(free space: etcdctl compact/);
+});
+
 test('one down still has quorum; two down is a warning without a leader', () => {
   const one = statusBarText(status([peer(1, { state: 'down' }), peer(2, { role: 'leader' }), peer(3)], 2));
   assert.equal(one.text, 'Raft Lab: n2 leader · term 7 · 2/3 up');

@@ -7,6 +7,7 @@ import { KvError } from '../../kv/errors.ts';
 import type { Compare, KvRequest, LeaseGrantResponse, LeaseId, RangeRequest, RangeResponse, Revision, TxnRequest, TxnResponse } from '../../kv/types.ts';
 import type { ServiceContext } from './context.ts';
 import { ApiError, toServiceError } from './errors.ts';
+import { overQuota } from './quota.ts';
 import { unary } from './unary.ts';
 
 /** concurrency.NewSession's TTL: a call with lease 0 gets a new lease this long, which nothing keeps alive. */
@@ -62,8 +63,9 @@ export class CallCancellation {
 /** What etcd's handler returns once its context is cancelled (nobody is left to read it). */
 const canceled = (): ApiError => new ApiError('context canceled', 'CANCELLED');
 
+/** A write, under the space quota as etcd's in-process client's are (its KV and Lease servers check it). */
 export function propose<T>(ctx: ServiceContext, request: KvRequest): Promise<T> {
-  return ctx.runtime.propose(ctx.kv.prepare(request)) as Promise<T>;
+  return (overQuota(ctx, request) ?? ctx.runtime.propose(ctx.kv.prepare(request))) as Promise<T>;
 }
 
 export function txn(ctx: ServiceContext, request: TxnRequest): Promise<TxnResponse> {

@@ -335,10 +335,29 @@ function scalarFits(protoType: string, isEnum: boolean, value: unknown): boolean
     case 'double':
     case 'float':
       return typeof value === 'number' || (typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value)));
-    default: // the integer types
-      return Number.isInteger(value) || (typeof value === 'string' && /^-?\d+$/.test(value));
+    default: {
+      // The integer types, in their range (protobuf's JSON reader would wrap a 64-bit value that is not).
+      const range = INTEGER_RANGES[protoType];
+      if (!(Number.isInteger(value) || (typeof value === 'string' && /^-?\d+$/.test(value)))) return false;
+      if (!range) return true;
+      const n = BigInt(value as number | string);
+      return n >= range[0] && n <= range[1];
+    }
   }
 }
+
+const INTEGER_RANGES: Record<string, readonly [bigint, bigint]> = {
+  int32: [-(2n ** 31n), 2n ** 31n - 1n],
+  sint32: [-(2n ** 31n), 2n ** 31n - 1n],
+  sfixed32: [-(2n ** 31n), 2n ** 31n - 1n],
+  uint32: [0n, 2n ** 32n - 1n],
+  fixed32: [0n, 2n ** 32n - 1n],
+  int64: [-(2n ** 63n), 2n ** 63n - 1n],
+  sint64: [-(2n ** 63n), 2n ** 63n - 1n],
+  sfixed64: [-(2n ** 63n), 2n ** 63n - 1n],
+  uint64: [0n, 2n ** 64n - 1n],
+  fixed64: [0n, 2n ** 64n - 1n],
+};
 
 /**
  * The texts of the JSON values one after another in a body (`{…}\n{…}`), as Go's json.Decoder reads them. A

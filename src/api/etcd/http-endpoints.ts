@@ -85,8 +85,8 @@ function metrics(ctx: ServiceContext): string {
   metric('etcd_debugging_mvcc_current_revision', 'gauge', 'The current revision of store.', info.revision);
   metric('etcd_debugging_mvcc_compact_revision', 'gauge', 'The revision of the last compaction in store.', Math.max(0, info.compactRevision));
   metric('etcd_debugging_mvcc_keys_total', 'gauge', 'Total number of keys.', info.keys);
-  metric('etcd_mvcc_db_total_size_in_bytes', 'gauge', 'Total size of the underlying database physically allocated in bytes.', ctx.kv.sm.store.peakBytes);
-  metric('etcd_mvcc_db_total_size_in_use_in_bytes', 'gauge', 'Total size of the underlying database logically in use in bytes.', ctx.kv.sm.store.byteSize);
+  metric('etcd_mvcc_db_total_size_in_bytes', 'gauge', 'Total size of the underlying database physically allocated in bytes.', ctx.kv.sm.dbSize);
+  metric('etcd_mvcc_db_total_size_in_use_in_bytes', 'gauge', 'Total size of the underlying database logically in use in bytes.', ctx.kv.sm.dbSizeInUse);
   // Raft Lab's log is a LevelDB per peer: each Ready's entries and hard state go in one synced batch.
   lines.push(
     '# HELP etcd_disk_wal_fsync_duration_seconds The latency distributions of fsync called by WAL (Raft Lab: the synced LevelDB batch of each Ready).',

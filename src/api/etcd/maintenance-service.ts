@@ -19,13 +19,15 @@ const SNAPSHOT_CHUNK_BYTES = 32 * 1024;
 const ALL_KEYS = new Uint8Array([0]);
 const ALARM_ACTIONS: readonly AlarmAction[] = ['GET', 'ACTIVATE', 'DEACTIVATE'];
 
-/** A uint64 field as proto-loader gives it (a decimal string), kept in range. */
+/**
+ * A uint64 field: gRPC's decoder gives a decimal string; the JSON gateway passes what the client wrote, which
+ * etcd's gateway refuses unless it is a uint64 (as a number or a string).
+ */
 function uint64(value: unknown): bigint {
-  try {
-    return BigInt.asUintN(64, BigInt(String(value ?? '0')));
-  } catch {
-    return 0n;
-  }
+  if (value === undefined || value === null) return 0n;
+  const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
+  if (typeof text === 'string' && /^\d{1,20}$/.test(text) && BigInt(text) < 2n ** 64n) return BigInt(text);
+  throw new ApiError(`invalid uint64 value: ${JSON.stringify(value)}`, 'INVALID_ARGUMENT');
 }
 
 
@@ -35,13 +37,12 @@ export function maintenanceService(ctx: ServiceContext): UntypedServiceImplement
   return {
     Status: unary(async () => {
       const s = ctx.runtime.status();
-      // The store's size as etcd's database would show it (mvcc-store.ts: byteSize, peakBytes).
-      const store = ctx.kv.sm.store;
+      // The store's size as etcd's database would show it (kv-state-machine.ts: dbSize, dbSizeInUse).
       return {
         header: header(),
         version: SERVER_VERSION,
-        dbSize: store.peakBytes,
-        dbSizeInUse: store.byteSize,
+        dbSize: ctx.kv.sm.dbSize,
+        dbSizeInUse: ctx.kv.sm.dbSizeInUse,
         leader: s.lead ? memberIdOf(ctx.init.clusterId, s.lead) : '0',
         raftIndex: s.commit,
         raftTerm: s.term,
@@ -78,7 +79,7 @@ export function maintenanceService(ctx: ServiceContext): UntypedServiceImplement
     // etcd's defragment rewrites the member's database file without its free pages: here the size it reports
     // comes down to what the store holds now (after a compaction, that is how space is won back).
     Defragment: unary(async () => {
-      ctx.kv.sm.store.resetPeakBytes();
+      ctx.kv.sm.defragment();
       return { header: header() };
     }),
     Hash: unary(async () => ({ header: header(), hash: uint32(ctx.kv.sm.hash()) })),

@@ -2,8 +2,8 @@
 // this member's database past the quota raises the NOSPACE alarm through the log, so that every member then
 // refuses what would grow the store (kv-state-machine.ts), and is itself refused with "database space exceeded".
 // The size is the member's database as `etcdctl endpoint status` shows it: the most its store has held since the
-// last defragment (mvcc-store.ts: peakBytes), so space is won back as in etcd, by a compaction then a defragment.
-import type { KvRequest } from '../../kv/types.ts';
+// last defragment (kv-state-machine.ts: dbSize), so space is won back as in etcd, by a compaction then a defragment.
+import type { KvRequest, RequestOp } from '../../kv/types.ts';
 import { KvError } from '../../kv/errors.ts';
 import type { ServiceContext } from './context.ts';
 import { memberIdOf } from './header.ts';
@@ -19,17 +19,20 @@ export function requestCost(request: KvRequest): number {
   switch (request.type) {
     case 'put':
       return KV_OVERHEAD_BYTES + request.key.length + (request.value?.length ?? 0);
-    case 'txn': {
+    case 'txn':
       // The larger branch's puts (etcd counts the top level only).
-      const cost = (ops: NonNullable<typeof request.success>) =>
-        ops.reduce((sum, op) => sum + ('requestPut' in op ? requestCost({ type: 'put', ...op.requestPut }) : 0), 0);
-      return Math.max(cost(request.success ?? []), cost(request.failure ?? []));
-    }
+      return Math.max(putsCost(request.success), putsCost(request.failure));
     case 'leaseGrant':
       return LEASE_OVERHEAD_BYTES;
     default:
       return 0;
   }
+}
+
+function putsCost(ops: readonly RequestOp[] | undefined): number {
+  let sum = 0;
+  for (const op of ops ?? []) if ('requestPut' in op) sum += KV_OVERHEAD_BYTES + op.requestPut.key.length + (op.requestPut.value?.length ?? 0);
+  return sum;
 }
 
 export function quotaBytes(configured: number | undefined): number {
@@ -38,15 +41,17 @@ export function quotaBytes(configured: number | undefined): number {
 
 /**
  * Undefined if `request` fits; else a promise that raises the NOSPACE alarm for this member and then rejects
- * with etcd's error. Not async, so that the writes that fit (all of them, nearly always) pay no extra tick.
+ * with etcd's error (whether raising the alarm worked or not, as etcd's check answers). Not async, so that the
+ * writes that fit (all of them, nearly always) pay no extra tick.
  */
-export function overQuota(ctx: ServiceContext, request: KvRequest): Promise<never> | undefined {
+export function overQuota(ctx: Pick<ServiceContext, 'init' | 'kv' | 'runtime'>, request: KvRequest): Promise<never> | undefined {
   const quota = quotaBytes(ctx.init.quotaBackendBytes);
   if (quota < 0) return undefined;
   const cost = requestCost(request);
-  if (cost === 0 || ctx.kv.sm.store.peakBytes + cost < quota) return undefined;
+  if (cost === 0 || ctx.kv.sm.dbSize + cost < quota) return undefined;
   const memberID = BigInt(memberIdOf(ctx.init.clusterId, ctx.init.id));
-  return ctx.runtime.propose(ctx.kv.prepare({ type: 'alarm', action: 'ACTIVATE', memberID, alarm: 'NOSPACE' })).then(() => {
+  const noSpace = (): never => {
     throw new KvError('noSpace');
-  });
+  };
+  return ctx.runtime.propose(ctx.kv.prepare({ type: 'alarm', action: 'ACTIVATE', memberID, alarm: 'NOSPACE' })).then(noSpace, noSpace);
 }
