@@ -294,6 +294,36 @@ describe('dashboard in a browser, served by raftlab up', () => {
     await waitForCards(page(), (c) => c.length === 3 && c.every((p) => p.state === 'up'), 'three peers up again');
   });
 
+  it('a raised etcd alarm shows on every peer card, readable in both themes, until it is disarmed', async () => {
+    const alarm = (action: string) =>
+      fetch(`http://127.0.0.1:${cluster.ports.port}/v3/maintenance/alarm`, { method: 'POST', body: JSON.stringify({ action, memberID: '7', alarm: 'NOSPACE' }) }).then((r) => r.json());
+    const badges = () => page().locator('.peers [data-peer] [data-field="alarm"]').allTextContents();
+    const badgesRead = async (text: string) => {
+      const deadline = Date.now() + 10_000;
+      while ((await badges()).some((t) => t !== text)) {
+        if (Date.now() > deadline) throw new Error(`the alarm badges read ${JSON.stringify(await badges())}, not ${JSON.stringify(text)}`);
+        await sleep(100);
+      }
+    };
+    assert.deepEqual(await alarm('ACTIVATE'), { alarms: [{ memberID: '7', alarm: 'NOSPACE' }] });
+    try {
+      await badgesRead('NOSPACE');
+      assert.deepEqual(await badges(), ['NOSPACE', 'NOSPACE', 'NOSPACE']);
+      assert.equal(await page().locator('.peers [data-peer="n1"] [data-field="alarm"]').isVisible(), true);
+      for (const colorScheme of ['dark', 'light'] as const) {
+        await page().emulateMedia({ colorScheme });
+        const b = (await badgeColors(page())).find((x) => x.text === 'NOSPACE')!;
+        assert.ok(contrast(b.color, b.background) >= 4.5, `${colorScheme}: the alarm badge has ${contrast(b.color, b.background).toFixed(2)}:1`);
+      }
+      await screenshot(page(), '11-nospace-alarm');
+    } finally {
+      await page().emulateMedia({ colorScheme: 'dark' });
+      await alarm('DEACTIVATE');
+    }
+    await badgesRead('');
+    assert.equal(await page().locator('.peers [data-peer="n1"] [data-field="alarm"]').isVisible(), false);
+  });
+
   it('the log legend shows committed entries in term colours, as the strips draw them', async () => {
     const image = (await styleOf(page(), '[data-testid="committed-swatch"]', ['background-image']))['background-image']!;
     const colours = new Set(image.match(/rgba?\([^)]*\)|color\([^)]*\)/g) ?? []);
