@@ -1,7 +1,6 @@
-// etcd's Maintenance service: Status (what `etcdctl endpoint status` shows), leader transfer, and the
-// housekeeping calls: Defragment (the size etcd would report comes down to what is in use) and alarms (kept in
-// the replicated store). Snapshot streams the
-// KV store's canonical snapshot in etcd's framing.
+// etcd's Maintenance service: Status (what `etcdctl endpoint status` shows), leader transfer, the housekeeping
+// calls — Defragment (the size etcd would report comes down to what is in use) and Alarm (alarms are kept in the
+// replicated store) — and Snapshot, which streams the KV store's canonical snapshot in etcd's framing.
 import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { ALARM_TYPES } from '../../kv/alarms.ts';
 import { digest64 } from '../../kv/hash.ts';
@@ -19,17 +18,13 @@ const SNAPSHOT_CHUNK_BYTES = 32 * 1024;
 const ALL_KEYS = new Uint8Array([0]);
 const ALARM_ACTIONS: readonly AlarmAction[] = ['GET', 'ACTIVATE', 'DEACTIVATE'];
 
-/**
- * A uint64 field: gRPC's decoder gives a decimal string; the JSON gateway passes what the client wrote, which
- * etcd's gateway refuses unless it is a uint64 (as a number or a string).
- */
+/** A uint64 field as gRPC's decoder gives it (a decimal string; the gateway checks its range first). */
 function uint64(value: unknown): bigint {
   if (value === undefined || value === null) return 0n;
   const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
   if (typeof text === 'string' && /^\d{1,20}$/.test(text) && BigInt(text) < 2n ** 64n) return BigInt(text);
   throw new ApiError(`invalid uint64 value: ${JSON.stringify(value)}`, 'INVALID_ARGUMENT');
 }
-
 
 export function maintenanceService(ctx: ServiceContext): UntypedServiceImplementation {
   const header = () => ctx.headers.make();

@@ -3,7 +3,7 @@
 // refuses what would grow the store (kv-state-machine.ts), and is itself refused with "database space exceeded".
 // The size is the member's database as `etcdctl endpoint status` shows it: the most its store has held since the
 // last defragment (kv-state-machine.ts: dbSize), so space is won back as in etcd, by a compaction then a defragment.
-import type { KvRequest, RequestOp } from '../../kv/types.ts';
+import type { KvRequest, PutRequest, RequestOp } from '../../kv/types.ts';
 import { KvError } from '../../kv/errors.ts';
 import type { ServiceContext } from './context.ts';
 import { memberIdOf } from './header.ts';
@@ -18,7 +18,7 @@ const LEASE_OVERHEAD_BYTES = 64;
 export function requestCost(request: KvRequest): number {
   switch (request.type) {
     case 'put':
-      return KV_OVERHEAD_BYTES + request.key.length + (request.value?.length ?? 0);
+      return putCost(request);
     case 'txn':
       // The larger branch's puts (etcd counts the top level only).
       return Math.max(putsCost(request.success), putsCost(request.failure));
@@ -29,9 +29,13 @@ export function requestCost(request: KvRequest): number {
   }
 }
 
+function putCost(put: PutRequest): number {
+  return KV_OVERHEAD_BYTES + put.key.length + (put.value?.length ?? 0);
+}
+
 function putsCost(ops: readonly RequestOp[] | undefined): number {
   let sum = 0;
-  for (const op of ops ?? []) if ('requestPut' in op) sum += KV_OVERHEAD_BYTES + op.requestPut.key.length + (op.requestPut.value?.length ?? 0);
+  for (const op of ops ?? []) if ('requestPut' in op) sum += putCost(op.requestPut);
   return sum;
 }
 
