@@ -197,6 +197,11 @@ test('Campaign, Leader, Observe, Proclaim, Resign; "election: no leader" and "el
   assert.deepEqual(await failure(call(c.election, 'Proclaim', { leader: la, value: Buffer.from('x') })), { code: grpc.status.UNKNOWN, details: 'election: not leader' });
   await call(c.election, 'Resign', { leader: la });
   assert.equal(text(((await call(c.election, 'Leader', { name })).kv as Wire).value), 'b1');
+  // A revision no key can have been created at (int64's largest): not the leader, as etcd answers, not a codec error.
+  const huge = { ...(cb.leader as Wire), rev: '9223372036854775807' };
+  assert.deepEqual(await failure(call(c.election, 'Proclaim', { leader: huge, value: Buffer.from('x') })), { code: grpc.status.UNKNOWN, details: 'election: not leader' });
+  await call(c.election, 'Resign', { leader: huge });
+  assert.equal(text(((await call(c.election, 'Leader', { name })).kv as Wire).value), 'b1');
   assert.deepEqual(await failure(call(c.election, 'Proclaim', { value: Buffer.from('x') })), { code: grpc.status.UNKNOWN, details: '"leader" field must be provided' });
   assert.deepEqual(await failure(call(c.election, 'Resign', {})), { code: grpc.status.UNKNOWN, details: '"leader" field must be provided' });
 

@@ -25,7 +25,10 @@ interface LeaderKey {
 function leaderKey(wire: unknown): LeaderKey {
   if (wire === null || typeof wire !== 'object') throw missingLeaderKey();
   const w = wire as Wire;
-  return { name: bytes(w.name), key: bytes(w.key), rev: num(w.rev), lease: leaseId(w.lease) };
+  // A revision past 2^53 cannot be a key's (a store would need that many writes): -1 matches no key either, and
+  // stays exact in the compare that the log entry carries.
+  const rev = num(w.rev);
+  return { name: bytes(w.name), key: bytes(w.key), rev: Number.isSafeInteger(rev) ? rev : -1, lease: leaseId(w.lease) };
 }
 
 export function electionService(ctx: ServiceContext): UntypedServiceImplementation {
