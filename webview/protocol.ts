@@ -26,7 +26,9 @@ export type DashboardAction =
   | { kind: 'add' }
   | { kind: 'killLeader' }
   | { kind: 'put'; key: string; value: string }
-  | { kind: 'get'; key: string };
+  | { kind: 'get'; key: string }
+  /** etcd's NOSPACE alarm as a fault ("the disk is full"), and clearing every alarm. */
+  | { kind: 'alarm'; action: 'raise' | 'disarm' };
 
 export type ActionKind = DashboardAction['kind'];
 
@@ -83,6 +85,8 @@ export function describeAction(a: DashboardAction): string {
       return `make ${a.peer} leader`;
     case 'promote':
       return `promote ${a.peer} to voter`;
+    case 'alarm':
+      return a.action === 'raise' ? 'fill the disk (NOSPACE alarm)' : 'disarm the alarms';
     default:
       return `${a.kind} ${a.peer}`;
   }

@@ -33,6 +33,8 @@ export function toControlRequest(a: DashboardAction): ControlRequest {
       return { op: 'put', key: a.key, value: a.value };
     case 'get':
       return { op: 'get', key: a.key };
+    case 'alarm':
+      return { op: 'alarm', action: a.action };
   }
 }
 

@@ -27,7 +27,9 @@ export type ControlRequest =
   | { op: 'promote'; peer: PeerRef }
   | { op: 'remove'; peer: PeerRef }
   | { op: 'put'; key: string; value: string }
-  | { op: 'get'; key: string };
+  | { op: 'get'; key: string }
+  /** etcd's alarms as a fault: raise one (NOSPACE unless `alarm` says CORRUPT) as the leader's, disarm all, list. */
+  | { op: 'alarm'; action: 'list' | 'raise' | 'disarm'; alarm?: 'NOSPACE' | 'CORRUPT' };
 
 export type ControlOp = ControlRequest['op'];
 
@@ -42,5 +44,5 @@ export type ControlPush = { v: 1; type: 'status'; status: ClusterStatus } | { v:
 
 export const CONTROL_OPS: readonly ControlOp[] = [
   'status', 'subscribe', 'unsubscribe', 'kill', 'restart', 'pause', 'resume', 'isolate', 'partition', 'cut',
-  'drop', 'delay', 'heal', 'transfer', 'add', 'promote', 'remove', 'put', 'get',
+  'drop', 'delay', 'heal', 'transfer', 'add', 'promote', 'remove', 'put', 'get', 'alarm',
 ];

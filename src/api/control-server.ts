@@ -7,7 +7,7 @@ import { join, normalize } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ClusterManager } from '../cluster/cluster-manager.ts';
 import { ClusterError } from '../cluster/cluster-manager.ts';
-import { kvGet, kvPut } from '../cluster/kv-client.ts';
+import { kvAlarm, kvGet, kvPut } from '../cluster/kv-client.ts';
 import type { ClusterEvent, ClusterStatus } from '../cluster/status.ts';
 import { CONTROL_API_VERSION, CONTROL_OPS, type ControlEnvelope, type ControlPush, type ControlReply } from './control-protocol.ts';
 
@@ -156,6 +156,10 @@ export class ControlServer {
         return kvPut(m, str(r.key, 'key'), str(r.value, 'value'));
       case 'get':
         return kvGet(m, str(r.key, 'key'));
+      case 'alarm':
+        if (r.action !== 'list' && r.action !== 'raise' && r.action !== 'disarm') throw invalid('alarm needs "action": list, raise or disarm');
+        if (r.alarm !== undefined && r.alarm !== 'NOSPACE' && r.alarm !== 'CORRUPT') throw invalid('"alarm" is NOSPACE or CORRUPT');
+        return kvAlarm(m, r.action, r.alarm);
     }
   }
 

@@ -1,6 +1,7 @@
 // `raftlab ctl`: one request to a running cluster's control API, printed for people (or as JSON).
 import WebSocket from 'ws';
 import type { ControlReply, ControlRequest } from '../api/control-protocol.ts';
+import type { AlarmView } from '../cluster/kv-client.ts';
 import type { ClusterStatus } from '../cluster/status.ts';
 import { renderStatusTable } from '../cluster/status-table.ts';
 import { stringFlag, UsageError, type Args, type FlagSpec } from './args.ts';
@@ -69,6 +70,13 @@ function toRequest(command: string | undefined, rest: string[], args: Args): Con
     case 'get':
       need(1, 'get <key>');
       return { op: 'get', key: rest[0]! };
+    case 'alarm': {
+      need(1, 'alarm list | nospace | corrupt | disarm');
+      const what = rest[0]!.toLowerCase();
+      if (what === 'list' || what === 'disarm') return { op: 'alarm', action: what };
+      if (what === 'nospace' || what === 'corrupt') return { op: 'alarm', action: 'raise', alarm: what === 'nospace' ? 'NOSPACE' : 'CORRUPT' };
+      throw new UsageError(`usage: raftlab ctl alarm list | nospace | corrupt | disarm (got ${JSON.stringify(rest[0])})`);
+    }
     default:
       throw new UsageError(`unknown ctl command ${JSON.stringify(command ?? '')}; try raftlab help`);
   }
@@ -113,6 +121,14 @@ function print(request: ControlRequest, result: unknown, json: boolean): void {
     case 'add':
       console.log(`added ${(result as { name: string }).name}${request.learner ? ' as a learner' : ''}`);
       return;
+    case 'alarm': {
+      const alarms = result as AlarmView[];
+      const lines = alarms.map((a) => `${a.alarm} ${a.member}${a.member === a.memberID ? '' : ` (member ${a.memberID})`}`);
+      if (request.action === 'list') console.log(lines.length > 0 ? lines.join('\n') : 'no alarms');
+      else if (request.action === 'raise') console.log(`raised ${lines.join(', ')}`);
+      else console.log(lines.length > 0 ? `disarmed ${lines.join(', ')}` : 'no alarms to disarm');
+      return;
+    }
     default:
       console.log('OK');
   }

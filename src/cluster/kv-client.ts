@@ -1,8 +1,9 @@
-// Simple key-value access through the manager (for `raftlab ctl put/get` and the control API): writes go to
-// the leader, reads are linearizable. Apps use the etcd gRPC API instead.
+// Simple key-value access through the manager (for `raftlab ctl put/get/alarm`, the control API and the
+// dashboard): writes go to the leader, reads are linearizable. Apps use the etcd gRPC API instead.
 import { encodeRequest } from '../kv/codec.ts';
-import type { PutResponse, RangeResponse } from '../kv/types.ts';
+import type { AlarmResponse, AlarmType, KvRequest, PutResponse, RangeResponse } from '../kv/types.ts';
 import { ClusterError, type ClusterManager } from './cluster-manager.ts';
+import { memberIdOf } from './member-id.ts';
 
 const text = new TextEncoder();
 
@@ -22,4 +23,34 @@ export async function kvGet(manager: ClusterManager, key: string): Promise<{ key
   const kv = response.kvs[0];
   if (!kv) return { key, value: null, revision: response.header.revision };
   return { key, value: new TextDecoder().decode(kv.value), revision: response.header.revision, modRevision: kv.modRevision, version: kv.version };
+}
+
+/** A raised alarm as the tools show it: etcd's member id, and the peer's name when it is one of ours. */
+export interface AlarmView {
+  memberID: string;
+  member: string;
+  alarm: AlarmType;
+}
+
+export type AlarmFault = 'list' | 'raise' | 'disarm';
+
+/**
+ * etcd's alarms as a fault to inject: `raise` sets one off as the leader's (NOSPACE: writes that grow the store are
+ * refused, as when a member passes its space quota; CORRUPT: every write), `disarm` clears every alarm as `etcdctl
+ * alarm disarm` does, `list` shows them. Answers the alarms raised, cleared or listed.
+ */
+export async function kvAlarm(manager: ClusterManager, action: AlarmFault, alarm: 'NOSPACE' | 'CORRUPT' = 'NOSPACE'): Promise<AlarmView[]> {
+  const lead = manager.leaderId() || (await manager.waitForLeader(manager.timing.electionMs * 5));
+  const names = new Map(manager.status().peers.map((p) => [memberIdOf(manager.clusterId, p.id), p.name]));
+  const propose = async (request: KvRequest & { type: 'alarm' }) =>
+    ((await manager.call(lead, { op: 'propose', command: encodeRequest(request) })) as AlarmResponse).alarms.map((a) => {
+      const memberID = a.memberID.toString();
+      return { memberID, member: names.get(memberID) ?? memberID, alarm: a.alarm };
+    });
+  if (action === 'raise') return propose({ type: 'alarm', action: 'ACTIVATE', memberID: BigInt(memberIdOf(manager.clusterId, lead)), alarm });
+  const raised = await propose({ type: 'alarm', action: 'GET', memberID: 0n, alarm: 'NONE' });
+  if (action === 'list') return raised;
+  const cleared: AlarmView[] = [];
+  for (const a of raised) cleared.push(...(await propose({ type: 'alarm', action: 'DEACTIVATE', memberID: BigInt(a.memberID), alarm: a.alarm })));
+  return cleared;
 }

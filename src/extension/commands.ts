@@ -266,6 +266,14 @@ export function registerCommands(cc: CommandContext): vscode.Disposable[] {
       session.manager().heal();
       info('network healed: every link is back');
     }),
+    reg('raftlab.fillDisk', 'Fill the Disk', async () => {
+      const [raised] = await session.alarm('raise');
+      info(`NOSPACE alarm raised${raised ? ` (${raised.member})` : ''}: writes fail with "database space exceeded" until "Raft Lab: Disarm Alarms"`);
+    }),
+    reg('raftlab.disarmAlarms', 'Disarm Alarms', async () => {
+      const cleared = await session.alarm('disarm');
+      info(cleared.length > 0 ? `disarmed ${cleared.map((a) => `${a.alarm} (${a.member})`).join(', ')}: writes are taken again` : 'no alarm was raised');
+    }),
     reg('raftlab.addNode', 'Add Node', async () => {
       const m = session.manager();
       const kind = await vscode.window.showQuickPick(

@@ -3,7 +3,7 @@
 // (webview/protocol.ts) for a panel: a fresh snapshot on `ready`, status coalesced to at most ten a second,
 // events as they happen, and one result per action. Plain tests drive it without VS Code.
 import type { ClusterManager } from '../cluster/cluster-manager.ts';
-import { kvGet, kvPut } from '../cluster/kv-client.ts';
+import { kvAlarm, kvGet, kvPut } from '../cluster/kv-client.ts';
 import type { ClusterEvent, ClusterStatus } from '../cluster/status.ts';
 import { isViewMessage, MIN_STATUS_INTERVAL_MS, type DashboardAction, type HostMessage } from '../../webview/protocol.ts';
 
@@ -55,6 +55,8 @@ export async function performAction(m: ClusterManager, a: DashboardAction): Prom
       return kvPut(m, a.key, a.value);
     case 'get':
       return kvGet(m, a.key);
+    case 'alarm':
+      return kvAlarm(m, a.action);
   }
 }
 

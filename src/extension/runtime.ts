@@ -10,9 +10,10 @@ import { ControlServer } from '../api/control-server.ts';
 import { voterEndpoints, type ClusterStatus } from '../cluster/status.ts';
 import { explainEtcdError } from '../keys/etcd-errors.ts';
 import { Etcd3Source, parseEndpoints, type ConnectOptions } from '../keys/etcd3-source.ts';
+import { kvAlarm } from '../cluster/kv-client.ts';
 import { clusterManagerHost, type DashboardHost } from './dashboard-host.ts';
 
-export { ClusterManager, Etcd3Source, parseEndpoints, clusterManagerHost };
+export { ClusterManager, Etcd3Source, parseEndpoints, clusterManagerHost, kvAlarm };
 export type { ConnectOptions, DashboardHost };
 
 export interface LocalClusterOptions {

@@ -83,6 +83,11 @@ export class Session implements vscode.Disposable {
     throw new Error(this.mode === 'external' ? 'fault actions are for the local cluster; this window is connected to an external etcd' : 'no local cluster is running; start one with "Raft Lab: Start Local Cluster"');
   }
 
+  /** etcd's alarms on the local cluster as a fault (kv-client.ts: kvAlarm). */
+  alarm(action: 'raise' | 'disarm'): ReturnType<typeof Runtime.kvAlarm> {
+    return loadRuntime().kvAlarm(this.manager(), action);
+  }
+
   dashboardHost(): Runtime.DashboardHost | undefined {
     return this.local ? loadRuntime().clusterManagerHost(this.local.manager) : undefined;
   }

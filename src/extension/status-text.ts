@@ -23,7 +23,7 @@ export function statusBarText(status: ClusterStatus): StatusBarText {
   const tone: StatusTone = noQuorum || !leader || alarms.length > 0 ? 'warning' : 'normal';
   const tooltip = [
     `cluster ${status.clusterId}`,
-    ...alarms.map((a) => `alarm ${a} raised: ${a === 'NOSPACE' ? 'writes that grow the store are refused (free space: etcdctl compact, etcdctl defrag, then etcdctl alarm disarm)' : 'every write is refused (etcdctl alarm disarm)'}`),
+    ...alarms.map((a) => `alarm ${a} raised: ${a === 'NOSPACE' ? 'writes that grow the store are refused (Raft Lab: Disarm Alarms; after a real quota overrun free space first: etcdctl compact, etcdctl defrag)' : 'every write is refused (Raft Lab: Disarm Alarms)'}`),
     noQuorum ? `no quorum: ${status.quorum.failed} of ${status.quorum.members} voters failed (quorum ${status.quorum.quorum})` : `quorum ${status.quorum.quorum} of ${status.quorum.members}; tolerates ${status.quorum.tolerated} failure(s)`,
     ...members.map((p) => `${p.name}: ${peerDescription(p)}`),
     'Click to open the dashboard',

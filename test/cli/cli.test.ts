@@ -96,3 +96,33 @@ test('raftlab ctl against a running cluster: flags anywhere, learners, values wi
     await cluster.stop();
   }
 });
+
+test('raftlab ctl alarm: a full disk as a fault (writes refused with etcd\'s error) until disarmed', { timeout: 120_000 }, async () => {
+  const cluster = await raftlabUp(3);
+  const control = ['--control', cluster.controlUrl];
+  try {
+    assert.equal((await cli('ctl', ...control, 'alarm', 'list')).stdout, 'no alarms\n');
+    const raised = await cli('ctl', ...control, 'alarm', 'nospace');
+    assert.equal(raised.code, 0, raised.stderr);
+    // As the leader's (the member id etcd's tools show, with the peer's name).
+    const status = JSON.parse((await cli('ctl', ...control, 'status', '--json')).stdout) as { peers: { name: string; id: number }[]; leader: number };
+    const leader = status.peers.find((p) => p.id === status.leader)!.name;
+    assert.match(raised.stdout, new RegExp(`^raised NOSPACE ${leader} \\(member \\d+\\)\n$`));
+    const put = await cli('ctl', ...control, 'put', 'k', 'v');
+    assert.equal(put.code, 1);
+    assert.match(put.stderr, /etcdserver: mvcc: database space exceeded/);
+    assert.match((await cli('ctl', ...control, 'alarm', 'list')).stdout, /^NOSPACE n\d \(member \d+\)\n$/);
+    // Every peer reports it in the status (the dashboard's badge, the status bar, the ALARMS column).
+    let table = '';
+    for (let i = 0; i < 50 && !/ALARMS/.test(table); i++, await sleep(100)) table = (await cli('ctl', ...control, 'status')).stdout;
+    assert.equal(table.split('\n').filter((l) => /\bNOSPACE$/.test(l)).length, 3, table);
+    assert.match((await cli('ctl', ...control, 'alarm', 'disarm')).stdout, /^disarmed NOSPACE n\d \(member \d+\)\n$/);
+    assert.equal((await cli('ctl', ...control, 'put', 'k', 'v')).stdout, 'OK\n');
+    assert.equal((await cli('ctl', ...control, 'alarm', 'disarm')).stdout, 'no alarms to disarm\n');
+    const bad = await cli('ctl', ...control, 'alarm', 'full');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /usage: raftlab ctl alarm list \| nospace \| corrupt \| disarm/);
+  } finally {
+    await cluster.stop();
+  }
+});

@@ -294,9 +294,7 @@ describe('dashboard in a browser, served by raftlab up', () => {
     await waitForCards(page(), (c) => c.length === 3 && c.every((p) => p.state === 'up'), 'three peers up again');
   });
 
-  it('a raised etcd alarm shows on every peer card, readable in both themes, until it is disarmed', async () => {
-    const alarm = (action: string) =>
-      fetch(`http://127.0.0.1:${cluster.ports.port}/v3/maintenance/alarm`, { method: 'POST', body: JSON.stringify({ action, memberID: '7', alarm: 'NOSPACE' }) }).then((r) => r.json());
+  it('"Fill the disk" raises etcd\'s NOSPACE alarm: on every card, readable in both themes, writes refused, until disarmed', async () => {
     const badges = () => page().locator('.peers [data-peer] [data-field="alarm"]').allTextContents();
     const badgesRead = async (text: string) => {
       const deadline = Date.now() + 10_000;
@@ -305,11 +303,17 @@ describe('dashboard in a browser, served by raftlab up', () => {
         await sleep(100);
       }
     };
-    assert.deepEqual(await alarm('ACTIVATE'), { alarms: [{ memberID: '7', alarm: 'NOSPACE' }] });
+    const alarmButton = page().locator('[data-action="alarm"]');
+    assert.equal(((await alarmButton.textContent()) ?? '').trim(), 'Fill the disk');
+    await alarmButton.click();
     try {
       await badgesRead('NOSPACE');
       assert.deepEqual(await badges(), ['NOSPACE', 'NOSPACE', 'NOSPACE']);
       assert.equal(await page().locator('.peers [data-peer="n1"] [data-field="alarm"]').isVisible(), true);
+      await page().locator('[data-action="alarm"]', { hasText: 'Disarm alarms' }).waitFor({ timeout: 5000 });
+      // A put from the dashboard now fails with etcd's error, shown in the list of writes.
+      await page().locator('[data-action="put-test"]').click();
+      await page().locator('[data-testid="writes"] li.bad', { hasText: 'etcdserver: mvcc: database space exceeded' }).waitFor({ timeout: 10_000 });
       for (const colorScheme of ['dark', 'light'] as const) {
         await page().emulateMedia({ colorScheme });
         const b = (await badgeColors(page())).find((x) => x.text === 'NOSPACE')!;
@@ -318,10 +322,14 @@ describe('dashboard in a browser, served by raftlab up', () => {
       await screenshot(page(), '11-nospace-alarm');
     } finally {
       await page().emulateMedia({ colorScheme: 'dark' });
-      await alarm('DEACTIVATE');
+      await page().locator('[data-action="alarm"]', { hasText: 'Disarm alarms' }).click();
     }
     await badgesRead('');
     assert.equal(await page().locator('.peers [data-peer="n1"] [data-field="alarm"]').isVisible(), false);
+    await page().locator('[data-action="alarm"]', { hasText: 'Fill the disk' }).waitFor({ timeout: 5000 });
+    await page().locator('[data-action="put-test"]').click();
+    const key = await page().locator('vscode-textfield[aria-label="key"] input').inputValue();
+    await page().locator('[data-testid="writes"] li:not(.bad)', { hasText: `put ${key} = ` }).waitFor({ timeout: 10_000 });
   });
 
   it('the log legend shows committed entries in term colours, as the strips draw them', async () => {

@@ -252,6 +252,17 @@ async function scenario(s: CodeServer): Promise<void> {
   await promoted.waitFor({ timeout: 20_000 });
   await s.shot('09-learner-promoted.png');
 
+  // "The disk is full" as a fault: etcdctl's writes fail with etcd's error and the status bar warns, until disarmed.
+  await s.runCommand('Raft Lab: Fill the Disk (NOSPACE Alarm)');
+  await s.notification(/NOSPACE alarm raised \(n\d\): writes fail with "database space exceeded"/).first().waitFor({ timeout: 20_000 });
+  await s.statusBarItem(/Raft Lab: n\d leader · term \d+ · 4\/4 up · NOSPACE alarm/).waitFor({ timeout: 20_000 });
+  assert.throws(() => etcdctl('put', '/e2e/full', 'x'), /database space exceeded/);
+  await s.shot('09b-nospace-alarm.png');
+  await s.runCommand('Raft Lab: Disarm Alarms');
+  await s.notification(/disarmed NOSPACE \(n\d\): writes are taken again/).first().waitFor({ timeout: 20_000 });
+  await s.statusBarItem(/Raft Lab: n\d leader · term \d+ · 4\/4 up(?! · NOSPACE)/).waitFor({ timeout: 20_000 });
+  etcdctl('put', '/e2e/full', 'x');
+
   // The status bar opens the dashboard.
   await promoted.click();
   await page.locator('.tabs-container .tab', { hasText: 'Raft Lab Dashboard' }).waitFor({ timeout: 20_000 });

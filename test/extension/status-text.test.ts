@@ -29,7 +29,7 @@ test('a raised alarm is a warning, named in the text and explained in the toolti
   const s = statusBarText(status([peer(1, { alarms: ['NOSPACE'] }), peer(2, { role: 'leader', alarms: ['NOSPACE'] }), peer(3, { state: 'down', alarms: ['CORRUPT'] })], 2));
   assert.equal(s.text, 'Raft Lab: n2 leader · term 7 · 2/3 up · NOSPACE alarm');
   assert.equal(s.tone, 'warning');
-  assert.match(s.tooltip, /alarm NOSPACE raised: writes that grow the store are refused \(free space: etcdctl compact/);
+  assert.match(s.tooltip, /alarm NOSPACE raised: writes that grow the store are refused \(Raft Lab: Disarm Alarms; after a real quota overrun free space first: etcdctl compact/);
 });
 
 test('one down still has quorum; two down is a warning without a leader', () => {

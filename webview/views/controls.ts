@@ -48,6 +48,8 @@ export class Toolbar {
   private readonly killLeader: HTMLElement;
   private readonly add: HTMLElement;
   private readonly heal: HTMLElement;
+  private readonly alarm: HTMLElement;
+  private alarmRaised = false;
   private readonly log: Write[] = [];
   private counter = 0;
 
@@ -55,6 +57,10 @@ export class Toolbar {
     this.killLeader = button('Kill the leader', 'kill-leader', () => void this.run({ kind: 'killLeader' }).catch(() => undefined));
     this.add = button('Add peer', 'add-peer', () => void this.run({ kind: 'add' }).catch(() => undefined));
     this.heal = button('Heal network', 'heal', () => void this.run({ kind: 'heal' }).catch(() => undefined));
+    // etcd's NOSPACE alarm as a fault: writes that grow the store fail with "database space exceeded" until
+    // disarmed, as when a member passes its space quota.
+    this.alarm = button('Fill the disk', 'alarm', () => void this.run({ kind: 'alarm', action: this.alarmRaised ? 'disarm' : 'raise' }).catch(() => undefined));
+    this.alarm.setAttribute('title', "raise etcd's NOSPACE alarm: writes that grow the store are refused until it is disarmed");
     const put = button('Put', 'put', () => void this.put(), false);
     const get = button('Get', 'get', () => void this.get());
     const test = button('Put a test key', 'put-test', () => {
@@ -66,7 +72,7 @@ export class Toolbar {
     onEnter(this.key, () => void this.put());
     onEnter(this.value, () => void this.put());
     this.el.append(
-      h('div', { class: 'tool-group' }, this.add, this.heal, this.killLeader),
+      h('div', { class: 'tool-group' }, this.add, this.heal, this.killLeader, this.alarm),
       h('div', { class: 'tool-group kv' }, this.key, this.value, put, get, test),
       h('div', { class: 'writes-box' }, h('h3', { text: 'Recent writes and reads' }), this.writes),
     );
@@ -76,6 +82,9 @@ export class Toolbar {
     setDisabled(this.killLeader, status.leader === 0);
     setDisabled(this.add, status.peers.length >= 7 || status.leader === 0);
     setDisabled(this.heal, !hasNetworkFaults(status));
+    this.alarmRaised = status.peers.some((p) => p.state === 'up' && (p.alarms ?? []).length > 0);
+    setText(this.alarm, this.alarmRaised ? 'Disarm alarms' : 'Fill the disk');
+    setDisabled(this.alarm, status.leader === 0);
   }
 
   private async put(): Promise<void> {
