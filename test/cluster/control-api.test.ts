@@ -78,6 +78,12 @@ test('control API: status, actions, the status stream and clear errors', () =>
     assert.match(noPeer.error.message, /no peer named "n9"/);
     const badDrop = await request(ws, { op: 'drop', from: 'n1', to: 'n2', percent: 140 });
     assert.match(badDrop.error.message, /between 0 and 100/);
+    const badAlarm = await request(ws, { op: 'alarm', action: 'explode' });
+    assert.equal(badAlarm.error.code, 'INVALID_ARGUMENT');
+    assert.match(badAlarm.error.message, /alarm needs "action": list, raise or disarm/);
+    const badType = await request(ws, { op: 'alarm', action: 'raise', alarm: 'FULL' });
+    assert.match(badType.error.message, /"alarm" is NOSPACE or CORRUPT/);
+    assert.deepEqual((await request(ws, { op: 'alarm', action: 'list' })).result, [], 'nothing raised by the bad requests');
     assert.equal((await request(ws, { op: 'status' })).ok, true, 'the server keeps serving after bad input');
   }));
 
