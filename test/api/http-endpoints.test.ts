@@ -65,6 +65,7 @@ test('/metrics speaks the Prometheus text format with etcd names', async () => {
     assert.ok(value('nodejs_heap_size_total_bytes') < value('process_resident_memory_bytes'));
     assert.ok(value('nodejs_array_buffers_bytes') <= value('nodejs_external_memory_bytes'));
     assert.match(text, /^# TYPE etcd_mvcc_db_total_size_in_bytes gauge$/m);
+    assert.equal(value('etcd_server_quota_backend_bytes'), 2 * 1024 ** 3, "etcd's default quota");
     // Every member saw the first leader come; nothing is pending or failed at rest.
     assert.ok(value('etcd_server_leader_changes_seen_total') >= 1);
     assert.equal(value('etcd_server_proposals_pending'), 0);

@@ -7,6 +7,7 @@ import type { ServiceContext } from './context.ts';
 import type { Gateway } from './gateway.ts';
 import { memberIdOf } from './header.ts';
 import { SERVER_VERSION } from './maintenance-service.ts';
+import { quotaBytes } from './quota.ts';
 
 /** etcd gives its health check's quorum read one second. */
 const HEALTH_READ_MS = 1000;
@@ -87,6 +88,7 @@ function metrics(ctx: ServiceContext): string {
   metric('etcd_debugging_mvcc_keys_total', 'gauge', 'Total number of keys.', info.keys);
   metric('etcd_mvcc_db_total_size_in_bytes', 'gauge', 'Total size of the underlying database physically allocated in bytes.', ctx.kv.sm.dbSize);
   metric('etcd_mvcc_db_total_size_in_use_in_bytes', 'gauge', 'Total size of the underlying database logically in use in bytes.', ctx.kv.sm.dbSizeInUse);
+  metric('etcd_server_quota_backend_bytes', 'gauge', 'Current backend storage quota size in bytes.', quotaBytes(ctx.init.quotaBackendBytes));
   // Raft Lab's log is a LevelDB per peer: each Ready's entries and hard state go in one synced batch.
   lines.push(
     '# HELP etcd_disk_wal_fsync_duration_seconds The latency distributions of fsync called by WAL (Raft Lab: the synced LevelDB batch of each Ready).',
