@@ -28,7 +28,7 @@ export type ControlRequest =
   | { op: 'remove'; peer: PeerRef }
   | { op: 'put'; key: string; value: string }
   | { op: 'get'; key: string }
-  /** etcd's alarms as a fault: raise one (NOSPACE unless `alarm` says CORRUPT) as the leader's, disarm all, list. */
+  /** etcd's alarms as a fault: raise one (NOSPACE unless `alarm` says CORRUPT) as the leader's; disarm or list all (of type `alarm` if given). */
   | { op: 'alarm'; action: 'list' | 'raise' | 'disarm'; alarm?: 'NOSPACE' | 'CORRUPT' };
 
 export type ControlOp = ControlRequest['op'];

@@ -157,6 +157,7 @@ export class ControlServer {
       case 'get':
         return kvGet(m, str(r.key, 'key'));
       case 'alarm':
+        // kvAlarm checks them too; these messages name the request's fields.
         if (r.action !== 'list' && r.action !== 'raise' && r.action !== 'disarm') throw invalid('alarm needs "action": list, raise or disarm');
         if (r.alarm !== undefined && r.alarm !== 'NOSPACE' && r.alarm !== 'CORRUPT') throw invalid('"alarm" is NOSPACE or CORRUPT');
         return kvAlarm(m, r.action, r.alarm);

@@ -71,11 +71,11 @@ function toRequest(command: string | undefined, rest: string[], args: Args): Con
       need(1, 'get <key>');
       return { op: 'get', key: rest[0]! };
     case 'alarm': {
-      need(1, 'alarm list | nospace | corrupt | disarm');
+      need(1, 'alarm <list|nospace|corrupt|disarm>');
       const what = rest[0]!.toLowerCase();
       if (what === 'list' || what === 'disarm') return { op: 'alarm', action: what };
       if (what === 'nospace' || what === 'corrupt') return { op: 'alarm', action: 'raise', alarm: what === 'nospace' ? 'NOSPACE' : 'CORRUPT' };
-      throw new UsageError(`usage: raftlab ctl alarm list | nospace | corrupt | disarm (got ${JSON.stringify(rest[0])})`);
+      throw new UsageError(`usage: raftlab ctl alarm <list|nospace|corrupt|disarm> (got ${JSON.stringify(rest[0])})`);
     }
     default:
       throw new UsageError(`unknown ctl command ${JSON.stringify(command ?? '')}; try raftlab help`);

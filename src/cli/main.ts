@@ -15,7 +15,7 @@ const USAGE = `usage:
     status [--json] | kill <peer> | restart <peer> | pause <peer> | resume <peer> | isolate <peer>
     partition <peers...> [--oneway] | drop <from> <to> <percent> | delay <from> <to> <ms> | heal
     transfer <peer> | add [--learner] | promote <peer> | remove <peer> | put <key> <value> | get <key>
-    alarm list | nospace | corrupt | disarm   (etcd's alarms: a full disk or a corrupt member, as a fault)
+    alarm <list|nospace|corrupt|disarm>   (etcd's alarms: a full disk or a corrupt member, as a fault)
   <peer> is a name like n2, an id, or "leader". Flags go anywhere; \`--\` ends them (for a key or value
   that starts with a dash: raftlab ctl put -- --key value).`;
 

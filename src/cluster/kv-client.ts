@@ -35,11 +35,15 @@ export interface AlarmView {
 export type AlarmFault = 'list' | 'raise' | 'disarm';
 
 /**
- * etcd's alarms as a fault to inject: `raise` sets one off as the leader's (NOSPACE: writes that grow the store are
- * refused, as when a member passes its space quota; CORRUPT: every write), `disarm` clears every alarm as `etcdctl
- * alarm disarm` does, `list` shows them. Answers the alarms raised, cleared or listed.
+ * etcd's alarms as a fault to inject: `raise` sets one off as the leader's (NOSPACE unless `alarm` says CORRUPT:
+ * NOSPACE refuses writes that grow the store, as when a member passes its space quota; CORRUPT every write),
+ * `disarm` clears every alarm (of type `alarm` if given) as `etcdctl alarm disarm` does, `list` shows them (of
+ * type `alarm` if given). Answers the alarms raised, cleared or listed.
  */
-export async function kvAlarm(manager: ClusterManager, action: AlarmFault, alarm: 'NOSPACE' | 'CORRUPT' = 'NOSPACE'): Promise<AlarmView[]> {
+export async function kvAlarm(manager: ClusterManager, action: AlarmFault, alarm?: 'NOSPACE' | 'CORRUPT'): Promise<AlarmView[]> {
+  // Callers pass what a webview or a socket sent: anything else is refused, never taken for a disarm.
+  if (action !== 'list' && action !== 'raise' && action !== 'disarm') throw new ClusterError(`alarm action is list, raise or disarm, not ${JSON.stringify(action)}`, 'INVALID_ARGUMENT');
+  if (alarm !== undefined && alarm !== 'NOSPACE' && alarm !== 'CORRUPT') throw new ClusterError(`alarm type is NOSPACE or CORRUPT, not ${JSON.stringify(alarm)}`, 'INVALID_ARGUMENT');
   const lead = manager.leaderId() || (await manager.waitForLeader(manager.timing.electionMs * 5));
   const names = new Map(manager.status().peers.map((p) => [memberIdOf(manager.clusterId, p.id), p.name]));
   const propose = async (request: KvRequest & { type: 'alarm' }) =>
@@ -47,8 +51,8 @@ export async function kvAlarm(manager: ClusterManager, action: AlarmFault, alarm
       const memberID = a.memberID.toString();
       return { memberID, member: names.get(memberID) ?? memberID, alarm: a.alarm };
     });
-  if (action === 'raise') return propose({ type: 'alarm', action: 'ACTIVATE', memberID: BigInt(memberIdOf(manager.clusterId, lead)), alarm });
-  const raised = await propose({ type: 'alarm', action: 'GET', memberID: 0n, alarm: 'NONE' });
+  if (action === 'raise') return propose({ type: 'alarm', action: 'ACTIVATE', memberID: BigInt(memberIdOf(manager.clusterId, lead)), alarm: alarm ?? 'NOSPACE' });
+  const raised = await propose({ type: 'alarm', action: 'GET', memberID: 0n, alarm: alarm ?? 'NONE' });
   if (action === 'list') return raised;
   const cleared: AlarmView[] = [];
   for (const a of raised) cleared.push(...(await propose({ type: 'alarm', action: 'DEACTIVATE', memberID: BigInt(a.memberID), alarm: a.alarm })));

@@ -85,7 +85,8 @@ export class Session implements vscode.Disposable {
 
   /** etcd's alarms on the local cluster as a fault (kv-client.ts: kvAlarm). */
   alarm(action: 'raise' | 'disarm'): ReturnType<typeof Runtime.kvAlarm> {
-    return loadRuntime().kvAlarm(this.manager(), action);
+    const manager = this.manager(); // first: without a local cluster, its message, and no runtime loaded
+    return loadRuntime().kvAlarm(manager, action);
   }
 
   dashboardHost(): Runtime.DashboardHost | undefined {

@@ -1,4 +1,5 @@
-// The controls: the toolbar (add peer, heal, kill the leader, put / get a key, recent writes) and the
+// The controls: the toolbar (add peer, heal, kill the leader, fill the disk / disarm alarms, put / get a key,
+// recent writes) and the
 // inspector for what was clicked (a peer: kill, restart, pause, resume, isolate, make leader, remove; a link:
 // cut one way or both, drop a share of messages, delay them). Everything goes through the host as an action.
 import { h, setText, toggleClass } from '../dom.ts';
@@ -60,7 +61,7 @@ export class Toolbar {
     // etcd's NOSPACE alarm as a fault: writes that grow the store fail with "database space exceeded" until
     // disarmed, as when a member passes its space quota.
     this.alarm = button('Fill the disk', 'alarm', () => void this.run({ kind: 'alarm', action: this.alarmRaised ? 'disarm' : 'raise' }).catch(() => undefined));
-    this.alarm.setAttribute('title', "raise etcd's NOSPACE alarm: writes that grow the store are refused until it is disarmed");
+
     const put = button('Put', 'put', () => void this.put(), false);
     const get = button('Get', 'get', () => void this.get());
     const test = button('Put a test key', 'put-test', () => {
@@ -84,6 +85,8 @@ export class Toolbar {
     setDisabled(this.heal, !hasNetworkFaults(status));
     this.alarmRaised = status.peers.some((p) => p.state === 'up' && (p.alarms ?? []).length > 0);
     setText(this.alarm, this.alarmRaised ? 'Disarm alarms' : 'Fill the disk');
+    const title = this.alarmRaised ? 'clear every etcd alarm: writes are taken again' : "raise etcd's NOSPACE alarm: writes that grow the store are refused until it is disarmed";
+    if (this.alarm.getAttribute('title') !== title) this.alarm.setAttribute('title', title);
     setDisabled(this.alarm, status.leader === 0);
   }
 

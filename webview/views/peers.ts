@@ -71,7 +71,7 @@ export class PeerCards {
     }
     const role = h('span', { class: 'badge role', attrs: { 'data-field': 'role' } });
     const state = h('span', { class: 'badge state', attrs: { 'data-field': 'state' } });
-    const alarm = h('span', { class: 'badge alarm', attrs: { 'data-field': 'alarm', 'data-kind': 'alarm', title: 'an etcd alarm is raised: writes are refused (etcdctl alarm list)' } });
+    const alarm = h('span', { class: 'badge alarm', attrs: { 'data-field': 'alarm', 'data-kind': 'alarm', title: 'an etcd alarm is raised: writes are refused until it is disarmed (Disarm alarms above, or etcdctl alarm disarm)' } });
     const timer = h('div', { class: 'timer-fill' });
     const timerLabel = h('span', { class: 'timer-label', attrs: { 'data-field': 'timer' } });
     const error = h('p', { class: 'peer-error' });
