@@ -2,9 +2,11 @@
 // cleared through the log, so every peer holds the same set. While one is raised the state machine refuses what
 // etcd's applier refuses then: NOSPACE (a member went over its space quota) stops whatever would grow the store,
 // CORRUPT (a member's data differs from the others') stops every write.
-import type { AlarmMember, AlarmType } from './types.ts';
+import type { AlarmAction, AlarmMember, AlarmType } from './types.ts';
 
-export const ALARM_TYPES = ['NONE', 'NOSPACE', 'CORRUPT'] as const;
+/** etcd's enums, in their proto order (the log entry and snapshot encodings use these indexes). */
+export const ALARM_TYPES = ['NONE', 'NOSPACE', 'CORRUPT'] as const satisfies readonly AlarmType[];
+export const ALARM_ACTIONS = ['GET', 'ACTIVATE', 'DEACTIVATE'] as const satisfies readonly AlarmAction[];
 
 export class AlarmTable {
   /** Raised alarms by type, then member id: kept sorted, so that lists, snapshots and hashes are canonical. */

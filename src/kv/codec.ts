@@ -3,7 +3,7 @@
 // absent after a round trip), followed by those fields in schema order. The schemas below are the single
 // description of the wire layout: append new fields at the end of a schema to stay compatible.
 
-import { ALARM_TYPES } from './alarms.ts';
+import { ALARM_ACTIONS, ALARM_TYPES } from './alarms.ts';
 import { ByteReader, ByteWriter } from './binary.ts';
 import type { KvRequest, KvRequestType } from './types.ts';
 
@@ -90,7 +90,7 @@ const LEASE_GRANT: Schema = [
 const LEASE_ID: Schema = [['ID', 'lease']];
 
 const ALARM: Schema = [
-  ['action', { enum: ['GET', 'ACTIVATE', 'DEACTIVATE'] }],
+  ['action', { enum: ALARM_ACTIONS }],
   ['memberID', 'uint64'],
   ['alarm', { enum: ALARM_TYPES }],
 ];

@@ -2,9 +2,9 @@
 // calls — Defragment (the size etcd would report comes down to what is in use) and Alarm (alarms are kept in the
 // replicated store) — and Snapshot, which streams the KV store's canonical snapshot in etcd's framing.
 import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
-import { ALARM_TYPES } from '../../kv/alarms.ts';
+import { ALARM_ACTIONS, ALARM_TYPES } from '../../kv/alarms.ts';
 import { digest64 } from '../../kv/hash.ts';
-import type { AlarmAction, AlarmResponse, KvRequest } from '../../kv/types.ts';
+import type { AlarmResponse, KvRequest } from '../../kv/types.ts';
 import type { ServiceContext } from './context.ts';
 import { peerOfMember } from './cluster-service.ts';
 import { keyValue, num, type Wire } from './convert.ts';
@@ -16,7 +16,6 @@ import { unary } from './unary.ts';
 export const SERVER_VERSION = '3.5.0-raftlab';
 const SNAPSHOT_CHUNK_BYTES = 32 * 1024;
 const ALL_KEYS = new Uint8Array([0]);
-const ALARM_ACTIONS: readonly AlarmAction[] = ['GET', 'ACTIVATE', 'DEACTIVATE'];
 
 /** A uint64 field as gRPC's decoder gives it (a decimal string; the gateway checks its range first). */
 function uint64(value: unknown): bigint {
