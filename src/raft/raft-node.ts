@@ -17,10 +17,10 @@
 //   that needs them for a follower asks the caller to read them back (Ready.loadEntries, entriesLoaded), so the
 //   core never waits on the disk.
 import { applyToConfState, decodeConfChange, encodeConfChange } from './confchange.ts';
-import { Progress } from './progress.ts';
-import { committedIndex, quorumSize, voteResult } from './quorum.ts';
+import type { Progress } from './progress.ts';
 import { RaftLog } from './raft-log.ts';
 import { ReadOnly } from './read-only.ts';
+import { ProgressTracker } from './tracker.ts';
 import {
   NONE,
   RaftError,
@@ -66,15 +66,15 @@ export class RaftNode {
   private readonly log: RaftLog;
   private applied: number;
 
-  private readonly voters = new Set<NodeId>();
-  private readonly learners = new Set<NodeId>();
-  private readonly prs = new Map<NodeId, Progress>();
+  /** Membership, each member's progress (kept up to date while leader) and the votes of an election. */
+  private readonly tracker: ProgressTracker;
+  private readonly voters: ReadonlySet<NodeId>;
+  private readonly prs: ReadonlyMap<NodeId, Progress>;
   /** Index of the newest membership change applied (conf changes at or below it are not applied again). */
   private confIndex = 0;
   /** Index of the newest membership change proposed while leader; no other may be proposed until it applies. */
   private pendingConfIndex = 0;
 
-  private readonly votes = new Map<NodeId, boolean>();
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
   private randomizedElectionTimeout = 0;
@@ -124,6 +124,9 @@ export class RaftNode {
     }
     this.id = config.id;
     this.cfg = config;
+    this.tracker = new ProgressTracker(config.maxInflightMsgs);
+    this.voters = this.tracker.voters;
+    this.prs = this.tracker.progress;
     const snap = state.snapshot;
     this.log = new RaftLog(snap, state.entries, state.hardState.commit, state.applied);
     this.applied = Math.max(state.applied, snap?.meta.index ?? 0);
@@ -287,7 +290,7 @@ export class RaftNode {
   private maybeTrimLog(): void {
     const keep = this.cfg.maxAppliedEntriesInMemory;
     if (keep === undefined) return;
-    this.log.dropLoadedBelow(this.role === 'leader' ? this.lowestFollowerNext() : Infinity);
+    this.log.dropLoadedBelow(this.role === 'leader' ? this.tracker.lowestNext(this.id) : Infinity);
     const to = Math.min(this.applied, this.log.stabled) - keep;
     if (to - (this.log.memoryFirstIndex() - 1) >= Math.max(1, Math.ceil(keep / 8))) this.log.trimTo(to);
   }
@@ -350,7 +353,7 @@ export class RaftNode {
       randomizedElectionTimeout: this.role === 'leader' ? this.cfg.electionTick : this.randomizedElectionTimeout,
       leadTransferee: this.leadTransferee,
       confState: this.confState(),
-      isLearner: this.learners.has(this.id),
+      isLearner: this.tracker.learners.has(this.id),
       progress,
     };
   }
@@ -366,11 +369,11 @@ export class RaftNode {
 
   /** Whether this node is a learner in its current configuration (cheaper than confState()). */
   isLearner(): boolean {
-    return this.learners.has(this.id);
+    return this.tracker.learners.has(this.id);
   }
 
   confState(): ConfState {
-    return { voters: [...this.voters].sort((a, b) => a - b), learners: [...this.learners].sort((a, b) => a - b) };
+    return this.tracker.confState();
   }
 
   // ---------------------------------------------------------------- roles
@@ -385,12 +388,8 @@ export class RaftNode {
     this.heartbeatElapsed = 0;
     this.randomizedElectionTimeout = this.cfg.electionTick + this.cfg.rng.int(this.cfg.electionTick);
     this.leadTransferee = NONE;
-    this.votes.clear();
-    for (const [id, pr] of this.prs) {
-      const fresh = new Progress(this.log.lastIndex() + 1, this.cfg.maxInflightMsgs, pr.isLearner);
-      if (id === this.id) fresh.match = this.log.stabled;
-      this.prs.set(id, fresh);
-    }
+    this.tracker.resetVotes();
+    this.tracker.resetProgress(this.log.lastIndex() + 1, this.id, this.log.stabled);
     this.pendingConfIndex = 0;
     this.readOnly.reset();
     this.pendingReadIndex = [];
@@ -404,7 +403,7 @@ export class RaftNode {
 
   private becomePreCandidate(): void {
     // Neither the term nor the vote changes: a pre-election must not disturb anyone.
-    this.votes.clear();
+    this.tracker.resetVotes();
     this.lead = NONE;
     this.role = 'preCandidate';
   }
@@ -474,7 +473,7 @@ export class RaftNode {
       this.becomeCandidate();
       term = this.currentTerm;
     }
-    if (this.poll(this.id, true) === 'won') {
+    if (this.tracker.recordVote(this.id, true) === 'won') {
       // A single-voter cluster.
       if (kind === 'preVote') this.runElection('vote', transfer);
       else this.becomeLeader();
@@ -491,11 +490,6 @@ export class RaftNode {
         }),
       );
     }
-  }
-
-  private poll(id: NodeId, granted: boolean): 'won' | 'lost' | 'pending' {
-    if (!this.votes.has(id)) this.votes.set(id, granted);
-    return voteResult(this.voters, this.votes);
   }
 
   // ---------------------------------------------------------------- step
@@ -576,7 +570,7 @@ export class RaftNode {
         this.bcastHeartbeat();
         return undefined;
       case 'checkQuorum':
-        if (!this.quorumActive()) this.becomeFollower(this.currentTerm, NONE);
+        if (!this.tracker.quorumActive(this.id)) this.becomeFollower(this.currentTerm, NONE);
         for (const [id, pr] of this.prs) pr.recentActive = id === this.id;
         return undefined;
       case 'prop':
@@ -695,9 +689,7 @@ export class RaftNode {
   private readAcked(from: NodeId, context: Uint8Array): void {
     const acks = this.readOnly.recvAck(from, context);
     if (!acks) return;
-    let voted = 0;
-    for (const id of acks) if (this.voters.has(id)) voted++;
-    if (voted < quorumSize(this.voters.size)) return;
+    if (!this.tracker.isQuorum(acks)) return;
     for (const read of this.readOnly.advance(context)) this.answerRead(read.from, read.index, read.context);
   }
 
@@ -708,15 +700,7 @@ export class RaftNode {
 
   /** Hands leadership to the remaining voter with the longest log (this leader has been removed). */
   private transferToBestVoter(): void {
-    let best: NodeId = NONE;
-    let bestMatch = -1;
-    for (const id of [...this.voters].sort((a, b) => a - b)) {
-      const match = this.prs.get(id)?.match ?? 0;
-      if (match > bestMatch) {
-        best = id;
-        bestMatch = match;
-      }
-    }
+    const best = this.tracker.mostUpToDateVoter();
     if (best !== NONE) this.leaderTransfer(best);
   }
 
@@ -785,7 +769,7 @@ export class RaftNode {
         this.handleSnapshot(m);
         return undefined;
       case myResp: {
-        const result = this.poll(m.from, !m.reject);
+        const result = this.tracker.recordVote(m.from, !m.reject);
         if (result === 'won') {
           if (this.role === 'preCandidate') this.runElection('vote', false);
           else {
@@ -856,7 +840,7 @@ export class RaftNode {
 
   /** Advances the commit index to what a quorum has — but only via an entry of this term (§5.4.2). */
   private maybeCommit(): boolean {
-    const index = committedIndex(this.voters, (id) => this.prs.get(id)?.match ?? 0);
+    const index = this.tracker.committed();
     if (index <= this.log.committed || this.log.term(index) !== this.currentTerm) return false;
     const firstInTerm = this.log.term(this.log.committed) !== this.currentTerm;
     this.log.commitTo(index);
@@ -868,12 +852,6 @@ export class RaftNode {
     const waiting = this.pendingReadIndex;
     this.pendingReadIndex = [];
     for (const m of waiting) this.leaderReadIndex(m);
-  }
-
-  private quorumActive(): boolean {
-    let active = 0;
-    for (const id of this.voters) if (id === this.id || this.prs.get(id)?.recentActive) active++;
-    return active >= quorumSize(this.voters.size);
   }
 
   private bcastAppend(): void {
@@ -926,12 +904,6 @@ export class RaftNode {
     this.loadWanted = { lo, hi, maxBytes: Math.max(MAX_LOAD_BYTES, this.cfg.maxSizePerMsg) };
   }
 
-  private lowestFollowerNext(): number {
-    let lowest = Infinity;
-    for (const [id, pr] of this.prs) if (id !== this.id && pr.next < lowest) lowest = pr.next;
-    return lowest;
-  }
-
   private sendSnapshot(to: NodeId, pr: Progress): boolean {
     const snap = this.log.snapshot;
     if (!snap) return false;
@@ -959,18 +931,9 @@ export class RaftNode {
     return this.prevHard.term !== this.currentTerm || this.prevHard.vote !== this.vote || this.prevHard.commit !== this.log.committed;
   }
 
+  /** Takes on a membership; members new to it start probing from the end of the log. */
   private setConf(conf: ConfState): void {
-    this.voters.clear();
-    this.learners.clear();
-    for (const id of conf.voters) this.voters.add(id);
-    for (const id of conf.learners) this.learners.add(id);
-    for (const id of [...this.prs.keys()]) if (!this.voters.has(id) && !this.learners.has(id)) this.prs.delete(id);
-    for (const id of [...conf.voters, ...conf.learners]) {
-      const isLearner = this.learners.has(id);
-      const pr = this.prs.get(id);
-      if (pr) pr.isLearner = isLearner;
-      else this.prs.set(id, new Progress(this.log.lastIndex() + 1, this.cfg.maxInflightMsgs, isLearner));
-    }
+    this.tracker.setConf(conf, this.log.lastIndex() + 1);
   }
 
   private applyConfChange(e: Entry): void {
