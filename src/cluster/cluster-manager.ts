@@ -10,6 +10,7 @@ import { MessageChannel, Worker } from 'node:worker_threads';
 import { randomBytes } from 'node:crypto';
 import type { ConfChange, NodeId } from '../raft/types.ts';
 import { TIMING_PRESETS, UNHEALTHY_MESSAGE, type ForwardCall, type FromPeer, type PeerCall, type PeerInit, type PeerStatus, type Timing, type ToPeer } from '../node/protocol.ts';
+import { quorumSize } from '../raft/quorum.ts';
 import { SimulatedNetwork } from './network.ts';
 import { quorumView, type ClusterEvent, type ClusterEventType, type ClusterStatus, type PeerState, type PeerView } from './status.ts';
 import { LatencyWindow } from './latency-window.ts';
@@ -406,11 +407,32 @@ export class ClusterManager extends EventEmitter {
     return best?.id ?? 0;
   }
 
-  /** Resolves with the leader's id once one is elected (or rejects after timeoutMs). */
-  async waitForLeader(timeoutMs = 10_000, except?: NodeId): Promise<NodeId> {
+  /**
+   * The leader for the manager's own requests (ctl put/get/alarm, the dashboard's writes): the current
+   * leader unless the simulated network cuts it off from a quorum of the voters that are up. An isolated leader
+   * keeps its role until CheckQuorum deposes it (an election timeout), and a request sent to it meanwhile could
+   * only wait out its timeout; the manager, which sees the network, waits for the next leader instead. 0 if none.
+   */
+  workingLeaderId(): NodeId {
+    const lead = this.leaderId();
+    const progress = this.peers.get(lead)?.status?.raft.progress ?? {};
+    let voters = 0;
+    let reached = 0;
+    for (const [key, pr] of Object.entries(progress)) {
+      if (pr.isLearner) continue;
+      const id = Number(key);
+      voters++;
+      const up = this.peers.get(id)?.state === 'up';
+      if (id === lead || (up && !this.network.rule(lead, id).cut && !this.network.rule(id, lead).cut)) reached++;
+    }
+    return lead && reached >= quorumSize(voters) ? lead : 0;
+  }
+
+  /** Resolves with the leader's id once one is elected (or rejects after timeoutMs); see workingLeaderId for `working`. */
+  async waitForLeader(timeoutMs = 10_000, except?: NodeId, working = false): Promise<NodeId> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const lead = this.leaderId();
+      const lead = working ? this.workingLeaderId() : this.leaderId();
       if (lead && lead !== except) return lead;
       if (Date.now() > deadline) throw new ClusterError('no leader was elected in time', 'UNAVAILABLE');
       await new Promise((r) => setTimeout(r, Math.min(20, this.timing.heartbeatMs)));
