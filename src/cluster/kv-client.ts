@@ -89,6 +89,15 @@ export async function kvAlarm(manager: ClusterManager, action: AlarmFault, alarm
   const raised = await propose(() => ({ type: 'alarm', action: 'GET', memberID: 0n, alarm: alarm ?? 'NONE' }));
   if (action === 'list') return raised;
   const cleared: AlarmView[] = [];
-  for (const a of raised) cleared.push(...(await propose(() => ({ type: 'alarm', action: 'DEACTIVATE', memberID: BigInt(a.memberID), alarm: a.alarm }))));
+  for (const a of raised) {
+    try {
+      cleared.push(...(await propose(() => ({ type: 'alarm', action: 'DEACTIVATE', memberID: BigInt(a.memberID), alarm: a.alarm }))));
+    } catch (err) {
+      // One alarm at a time, as etcdctl disarms: say which were cleared before the one that failed.
+      if (cleared.length === 0) throw err;
+      const done = cleared.map((c) => `${c.alarm} ${c.member}`).join(', ');
+      throw new ClusterError(`${(err as Error).message} (disarmed before that: ${done})`, (err as { code?: string }).code ?? 'UNKNOWN');
+    }
+  }
   return cleared;
 }
