@@ -99,6 +99,10 @@ export class ControlServer {
       if (typeof request !== 'object' || request === null || !CONTROL_OPS.includes(request.op)) {
         throw new ClusterError(`unknown op ${JSON.stringify((request as { op?: unknown })?.op)}; known: ${CONTROL_OPS.join(', ')}`, 'INVALID_ARGUMENT');
       }
+      if (request.id !== undefined && request.id !== null && id === null) {
+        // Its reply could not be told apart from others: refuse it rather than act on it.
+        throw new ClusterError(`id must be a string or a number, not ${JSON.stringify(request.id)}`, 'INVALID_ARGUMENT');
+      }
       if (request.v !== undefined && request.v !== CONTROL_API_VERSION) {
         throw new ClusterError(`this server speaks control API version ${CONTROL_API_VERSION}, not ${request.v}`, 'INVALID_ARGUMENT');
       }

@@ -4,7 +4,7 @@
 // thread that owns it (the CLI or the VS Code extension host) stays free.
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { randomBytes } from 'node:crypto';
@@ -55,7 +55,7 @@ export interface ClusterOptions {
   restore?: { data: Uint8Array; index: number };
 }
 
-interface MemberRecord {
+export interface MemberRecord {
   id: NodeId;
   name: string;
 }
@@ -96,6 +96,8 @@ export class ClusterError extends Error {
 }
 
 const MAX_EVENTS = 200;
+/** The longest timer Node runs (2^31 - 1 ms); a link's delay and jitter must fit in it. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** How long a member that removed itself keeps running so its answer gets out (etcd waits a second too). */
 const REMOVED_MEMBER_STOP_DELAY_MS = 1000;
 const STATUS_INTERVAL_MS = 100; // at most 10 updates a second
@@ -113,6 +115,10 @@ export class ClusterManager extends EventEmitter {
   private running = false;
   private commitsPerSecond = 0;
   private lastAppliedSample = { at: 0, applied: 0 };
+  /** The membership change running now (add, promote, remove): they run one at a time, as etcd's do. */
+  private membershipChange: Promise<unknown> = Promise.resolve();
+  /** The write of cluster.json in progress: writes are queued, each writing the record as it is by then. */
+  private recordWrite: Promise<void> = Promise.resolve();
 
   private constructor(
     private record: ClusterRecord,
@@ -409,7 +415,8 @@ export class ClusterManager extends EventEmitter {
 
   /**
    * The leader for the manager's own requests (ctl put/get/alarm, the dashboard's writes): the current
-   * leader unless the simulated network cuts it off from a quorum of the voters that are up. An isolated leader
+   * leader unless the simulated network cuts it off from a quorum of the voters that are up (cut links, links
+   * dropping everything, links slower than an election timeout: see SimulatedNetwork.carriesLeadership). An isolated leader
    * keeps its role until CheckQuorum deposes it (an election timeout), and a request sent to it meanwhile could
    * only wait out its timeout; the manager, which sees the network, waits for the next leader instead. 0 if none.
    */
@@ -423,7 +430,8 @@ export class ClusterManager extends EventEmitter {
       const id = Number(key);
       voters++;
       const up = this.peers.get(id)?.state === 'up';
-      if (id === lead || (up && !this.network.rule(lead, id).cut && !this.network.rule(id, lead).cut)) reached++;
+      const linked = this.network.carriesLeadership(lead, id, this.timing.electionMs) && this.network.carriesLeadership(id, lead, this.timing.electionMs);
+      if (id === lead || (up && linked)) reached++;
     }
     return lead && reached >= quorumSize(voters) ? lead : 0;
   }
@@ -501,25 +509,34 @@ export class ClusterManager extends EventEmitter {
     this.addEvent('partitionChanged', `partitioned ${names(side)} ${oneWay ? '-/->' : '|'} ${names(rest)}`);
   }
 
-  cutLink(from: string | NodeId, to: string | NodeId, oneWay = true): void {
+  /** Both ends of a link to break: two different peers (a peer's messages to itself never cross the network). */
+  private linkEnds(from: string | NodeId, to: string | NodeId): [NodeId, NodeId] {
     const a = this.resolvePeer(from);
     const b = this.resolvePeer(to);
+    if (a === b) throw new ClusterError(`a link joins two different peers; ${this.name(a)} was given for both ends`, 'INVALID_ARGUMENT');
+    return [a, b];
+  }
+
+  cutLink(from: string | NodeId, to: string | NodeId, oneWay = true): void {
+    const [a, b] = this.linkEnds(from, to);
     this.network.cut(a, b, oneWay);
     this.pushRules();
     this.addEvent('partitionChanged', `cut ${this.name(a)} ${oneWay ? '->' : '<->'} ${this.name(b)}`);
   }
 
   drop(from: string | NodeId, to: string | NodeId, percent: number): void {
-    const a = this.resolvePeer(from);
-    const b = this.resolvePeer(to);
+    if (!(percent >= 0 && percent <= 100)) throw new ClusterError(`drop percentage must be between 0 and 100, got ${percent}`, 'INVALID_ARGUMENT');
+    const [a, b] = this.linkEnds(from, to);
     this.network.drop(a, b, percent);
     this.pushRules();
     this.addEvent('partitionChanged', `dropping ${percent}% of ${this.name(a)} -> ${this.name(b)}`);
   }
 
   delay(from: string | NodeId, to: string | NodeId, ms: number, jitterMs = 0): void {
-    const a = this.resolvePeer(from);
-    const b = this.resolvePeer(to);
+    if (!(ms >= 0) || !(jitterMs >= 0)) throw new ClusterError('delay and jitter must be non-negative numbers of milliseconds', 'INVALID_ARGUMENT');
+    // A longer timer fires at once in Node (with a warning): a "never arrives" delay would become none at all.
+    if (ms + jitterMs > MAX_TIMER_MS) throw new ClusterError(`delay and jitter together must be at most ${MAX_TIMER_MS} ms (about 24.8 days); to lose messages, use drop 100 or cut the link`, 'INVALID_ARGUMENT');
+    const [a, b] = this.linkEnds(from, to);
     this.network.delay(a, b, ms, jitterMs);
     this.pushRules();
     this.addEvent('partitionChanged', `delaying ${this.name(a)} -> ${this.name(b)} by ${ms} ms${jitterMs ? ` ± ${jitterMs} ms` : ''}`);
@@ -550,7 +567,21 @@ export class ClusterManager extends EventEmitter {
    * Adds a peer: it joins as a learner, catches up, and is then promoted to a voter — or, with `learner`, stays
    * a learner (it gets every entry but does not vote or count for quorum) until promotePeer.
    */
-  async addPeer(options: { learner?: boolean } = {}): Promise<NodeId> {
+  addPeer(options: { learner?: boolean } = {}): Promise<NodeId> {
+    return this.oneMembershipChangeAtATime(() => this.addPeerNow(options));
+  }
+
+  /**
+   * Runs a membership change after the ones asked for before it. Two at once would both start a peer and both
+   * write cluster.json, and Raft takes one configuration change at a time anyway (a second one is refused).
+   */
+  private oneMembershipChangeAtATime<T>(change: () => Promise<T>): Promise<T> {
+    const run = this.membershipChange.then(change, change);
+    this.membershipChange = run.catch(() => undefined);
+    return run;
+  }
+
+  private async addPeerNow(options: { learner?: boolean }): Promise<NodeId> {
     if (this.record.members.length >= 7) throw new ClusterError('a cluster has at most 7 peers here', 'FAILED_PRECONDITION');
     // etcd's check, before anything starts: a new member needs every current voter connected.
     await this.callLeader({ op: 'checkAddMember' }, this.timing.electionMs);
@@ -580,8 +611,14 @@ export class ClusterManager extends EventEmitter {
     for (let attempt = 1; ; attempt++) {
       const id = this.record.nextId;
       const member = { id, name: `n${id}` };
+      const before = this.record;
       this.record = { ...this.record, nextId: id + 1, members: [...this.record.members, member] };
-      await this.saveRecord();
+      try {
+        await this.saveRecord();
+      } catch (err) {
+        this.record = before; // nothing was started: no member may be listed that nothing runs
+        throw new ClusterError(`could not record ${member.name} in cluster.json: ${(err as Error).message}`, 'UNAVAILABLE');
+      }
       this.broadcastMembers();
       try {
         await this.spawn(member, true);
@@ -594,7 +631,11 @@ export class ClusterManager extends EventEmitter {
   }
 
   /** Makes a learner a voter; its leader decides, as in etcd (it must be a learner, and in sync). */
-  async promotePeer(ref: string | NodeId): Promise<void> {
+  promotePeer(ref: string | NodeId): Promise<void> {
+    return this.oneMembershipChangeAtATime(() => this.promotePeerNow(ref));
+  }
+
+  private async promotePeerNow(ref: string | NodeId): Promise<void> {
     const id = this.resolvePeer(ref);
     const lead = this.leaderId() || (await this.waitForLeader());
     await this.call(lead, { op: 'promote', id });
@@ -606,7 +647,11 @@ export class ClusterManager extends EventEmitter {
    * moment longer, as etcd's removed member stops after a delay: when a client asked the member to remove itself,
    * its answer must get out first.
    */
-  async removePeer(ref: string | NodeId, stopAfterMs = 0): Promise<void> {
+  removePeer(ref: string | NodeId, stopAfterMs = 0): Promise<void> {
+    return this.oneMembershipChangeAtATime(() => this.removePeerNow(ref, stopAfterMs));
+  }
+
+  private async removePeerNow(ref: string | NodeId, stopAfterMs: number): Promise<void> {
     const id = this.resolvePeer(ref);
     if (this.record.members.length <= 1) throw new ClusterError('cannot remove the last member', 'FAILED_PRECONDITION');
     await this.changeMembership({ type: 'removeNode', nodeId: id });
@@ -680,8 +725,13 @@ export class ClusterManager extends EventEmitter {
     for (const h of this.peers.values()) h.worker?.postMessage({ t: 'members', memberPorts, names });
   }
 
-  private async saveRecord(): Promise<void> {
-    if (this.opts.dataDir) await writeRecord(this.opts.dataDir, this.record);
+  private saveRecord(): Promise<void> {
+    const dataDir = this.opts.dataDir;
+    if (!dataDir) return Promise.resolve();
+    // One write at a time (they share a temporary name); each writes the record as it is when it starts.
+    const write = this.recordWrite.then(() => writeRecord(dataDir, this.record));
+    this.recordWrite = write.catch(() => undefined);
+    return write;
   }
 
   // ------------------------------------------------------------------ status
@@ -838,6 +888,19 @@ async function writeFileSynced(path: string, data: Uint8Array): Promise<void> {
   await rename(`${path}.tmp`, path);
 }
 
+/**
+ * The members recorded in `dataDir`'s cluster.json, or undefined when there is none yet (or it cannot be read:
+ * starting the cluster then says what is wrong with it). `raftlab up` checks their client ports before starting.
+ */
+export async function recordedMembers(dataDir: string): Promise<MemberRecord[] | undefined> {
+  try {
+    const parsed = JSON.parse(await readFile(join(dataDir, 'cluster.json'), 'utf8')) as Partial<ClusterRecord>;
+    return Array.isArray(parsed.members) ? parsed.members.filter((m) => Number.isInteger(m?.id) && typeof m.name === 'string') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 async function loadOrCreateRecord(dataDir: string | undefined, nodes: number, restore?: { data: Uint8Array; index: number }): Promise<ClusterRecord> {
   const fresh = (): ClusterRecord => {
     const members = Array.from({ length: nodes }, (_, i) => ({ id: i + 1, name: `n${i + 1}` }));
@@ -869,7 +932,5 @@ async function loadOrCreateRecord(dataDir: string | undefined, nodes: number, re
 }
 
 async function writeRecord(dataDir: string, record: ClusterRecord): Promise<void> {
-  const file = join(dataDir, 'cluster.json');
-  await writeFile(`${file}.tmp`, JSON.stringify(record, null, 2));
-  await rename(`${file}.tmp`, file);
+  await writeFileSynced(join(dataDir, 'cluster.json'), new TextEncoder().encode(JSON.stringify(record, null, 2)));
 }

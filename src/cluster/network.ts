@@ -87,6 +87,15 @@ export class SimulatedNetwork {
     }
   }
 
+  /**
+   * Whether a leader could keep a follower over this link: not when it is cut, drops everything, or is slower
+   * than an election timeout (the follower stops hearing heartbeats in time and a new election starts).
+   */
+  carriesLeadership(from: NodeId, to: NodeId, electionMs: number): boolean {
+    const rule = this.rule(from, to);
+    return !rule.cut && rule.dropPercent < 100 && rule.delayMs < electionMs;
+  }
+
   /** True when `id` can neither send to nor receive from any of the others. */
   isCutOff(id: NodeId, others: NodeId[]): boolean {
     const peers = others.filter((o) => o !== id);

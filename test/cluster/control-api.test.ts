@@ -78,6 +78,22 @@ test('control API: status, actions, the status stream and clear errors', () =>
     assert.match(noPeer.error.message, /no peer named "n9"/);
     const badDrop = await request(ws, { op: 'drop', from: 'n1', to: 'n2', percent: 140 });
     assert.match(badDrop.error.message, /between 0 and 100/);
+    assert.equal(badDrop.error.code, 'INVALID_ARGUMENT');
+    const selfLink = await request(ws, { op: 'drop', from: 'n2', to: 'n2', percent: 50 });
+    assert.equal(selfLink.error.code, 'INVALID_ARGUMENT');
+    assert.match(selfLink.error.message, /two different peers; n2 was given for both ends/);
+    // Node fires a longer timer at once: a "never arrives" delay would have delivered everything immediately.
+    const hugeDelay = await request(ws, { op: 'delay', from: 'n1', to: 'n2', ms: 3_000_000_000 });
+    assert.equal(hugeDelay.error.code, 'INVALID_ARGUMENT');
+    assert.match(hugeDelay.error.message, /at most 2147483647 ms/);
+    const negative = await request(ws, { op: 'delay', from: 'n1', to: 'n2', ms: -100 });
+    assert.equal(negative.error.code, 'INVALID_ARGUMENT');
+    assert.deepEqual((await request(ws, { op: 'status' })).result.links.filter((l: { delayMs: number; dropPercent: number }) => l.delayMs > 0 || l.dropPercent > 0), [], 'no rule was set by the refused requests');
+    // A request whose id could not come back is refused, not carried out.
+    const objectId = await request(ws, JSON.stringify({ v: 1, id: { x: 1 }, op: 'put', key: 'by-object-id', value: 'v' }));
+    assert.equal(objectId.error.code, 'INVALID_ARGUMENT');
+    assert.match(objectId.error.message, /id must be a string or a number/);
+    assert.equal((await request(ws, { op: 'get', key: 'by-object-id' })).result.value, null);
     const badAlarm = await request(ws, { op: 'alarm', action: 'explode' });
     assert.equal(badAlarm.error.code, 'INVALID_ARGUMENT');
     assert.match(badAlarm.error.message, /alarm needs "action": list, raise or disarm/);

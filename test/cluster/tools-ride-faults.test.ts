@@ -58,3 +58,24 @@ test('a put refused while leadership is being handed over is sent again once the
     await stop();
   }
 });
+
+test('a leader whose messages are all dropped, or slowed past an election timeout, is not where a put goes', { timeout: 60_000 }, async () => {
+  const { manager, stop } = await startCluster({ nodes: 3 });
+  try {
+    for (const fault of ['drop', 'delay'] as const) {
+      const old = await manager.waitForLeader(10_000);
+      for (const p of manager.status().peers) {
+        if (p.id === old) continue;
+        if (fault === 'drop') manager.drop(old, p.id, 100);
+        else manager.delay(old, p.id, manager.timing.electionMs * 4);
+      }
+      assert.notEqual(manager.workingLeaderId(), old, `${fault}: not the leader that cannot be heard`);
+      const put = await kvPut(manager, `after-${fault}`, 'v');
+      assert.ok(put.revision > 0);
+      assert.equal((await kvGet(manager, `after-${fault}`)).value, 'v');
+      manager.heal();
+    }
+  } finally {
+    await stop();
+  }
+});
