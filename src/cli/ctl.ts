@@ -31,8 +31,9 @@ function toRequest(command: string | undefined, rest: string[], args: Args): Con
     if (rest.length !== n) throw new UsageError(`usage: raftlab ctl ${usage}`);
   };
   const number = (s: string, what: string) => {
-    const n = Number(s);
-    if (!Number.isFinite(n)) throw new UsageError(`${what} must be a number, got ${JSON.stringify(s)}`);
+    // Decimal only: Number() would also take "0x10" (16), "" (0) and "1e3".
+    const n = /^\d+(\.\d+)?$/.test(s) ? Number(s) : NaN;
+    if (!Number.isFinite(n)) throw new UsageError(`${what} must be a non-negative decimal number, got ${JSON.stringify(s)}`);
     return n;
   };
   switch (command) {

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { readSnapshotFile, SnapshotFileError } from '../api/etcd/snapshot-file.ts';
 import { ControlServer } from '../api/control-server.ts';
-import { ClusterManager, DEFAULT_MEMORY_ENTRIES, DEFAULT_SNAPSHOT_COUNT } from '../cluster/cluster-manager.ts';
+import { ClusterManager, DEFAULT_MEMORY_ENTRIES, DEFAULT_SNAPSHOT_COUNT, recordedMembers } from '../cluster/cluster-manager.ts';
 import { voterEndpoints, type ClusterEvent } from '../cluster/status.ts';
 import { renderStatusTable } from '../cluster/status-table.ts';
 import { intFlag, stringFlag, UsageError, type Args, type FlagSpec } from './args.ts';
@@ -29,8 +29,15 @@ export async function runUp(args: Args, dashboardDir: string | undefined): Promi
   const restoreFile = args.flags.get('restore');
   const restore = typeof restoreFile === 'string' ? await readRestore(restoreFile) : undefined;
 
-  // Fail early, naming the port, rather than half-start a cluster.
-  for (let i = 0; i < nodes; i++) await assertPortFree(port + i, 'client');
+  // Fail early, naming the port, rather than half-start a cluster. A folder that already holds a cluster has
+  // its own members (ids, and so ports, change as members are added and removed); --nodes is for a new one.
+  const members = memory ? undefined : await recordedMembers(dataDir);
+  if (members && args.flags.has('nodes') && nodes !== members.length) {
+    console.log(`--nodes ${nodes} is ignored: ${dataDir} holds a cluster of ${members.length} (${members.map((m) => m.name).join(', ')}); \`raftlab ctl add\` and \`remove\` change it`);
+  }
+  for (const m of members ?? Array.from({ length: nodes }, (_, i) => ({ id: i + 1, name: `n${i + 1}` }))) {
+    await assertPortFree(port + m.id - 1, 'client', m.name);
+  }
   if (controlPort) await assertPortFree(controlPort, 'control');
 
   const manager = await ClusterManager.start({ nodes, dataDir, memory, timing, clientPortBase: port, snapshotCount, memoryEntries, quotaBackendBytes, ...(restore ? { restore } : {}) });
@@ -63,11 +70,13 @@ export async function runUp(args: Args, dashboardDir: string | undefined): Promi
   return 0;
 }
 
-function assertPortFree(port: number, what: string): Promise<void> {
+function assertPortFree(port: number, what: 'client' | 'control', member?: string): Promise<void> {
+  // A member's client port is --port plus its id minus one, so another --port moves every member's.
+  const advice = what === 'client' ? 'choose another base port with --port' : 'choose another with --control-port';
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new UsageError(err.code === 'EADDRINUSE' ? `${what} port ${port} on 127.0.0.1 is already in use; stop what uses it or choose another with --${what === 'client' ? 'port' : 'control-port'}` : err.message)),
+      reject(new UsageError(err.code === 'EADDRINUSE' ? `${what} port ${port}${member ? ` (${member}'s)` : ''} on 127.0.0.1 is already in use; stop what uses it or ${advice}` : err.message)),
     );
     probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
   });

@@ -4,7 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parseArgs, UsageError, wantsHelp } from '../../src/cli/args.ts';
 import { raftlabUp, sleep } from '../dashboard/support.ts';
 
@@ -50,6 +53,30 @@ test('raftlab up --help prints the usage and starts nothing; a mistyped flag is 
   assert.match(stray.stderr, /raftlab up takes only flags, got "5"/);
 });
 
+test('raftlab up checks the client ports of the members its folder records, and says --nodes is ignored there', async () => {
+  // A folder whose cluster lost n1 and gained n6: its ports are --port + 1, + 2 and + 5, not --port .. + 2.
+  const dir = await mkdtemp(join(tmpdir(), 'raftlab-up-ports-'));
+  const taken: Server[] = [];
+  try {
+    const record = { clusterId: 'ab12', nextId: 7, founders: [1, 2, 3], members: [2, 3, 6].map((id) => ({ id, name: `n${id}` })) };
+    await writeFile(join(dir, 'cluster.json'), JSON.stringify(record));
+    const base = 20_000 + Math.floor(Math.random() * 20_000);
+    for (const port of [base, base + 5]) {
+      const server = createServer();
+      await new Promise<void>((ok) => server.listen(port, '127.0.0.1', ok));
+      taken.push(server);
+    }
+    const up = await cli('up', '--data-dir', dir, '--port', String(base), '--control-port', '0', '--nodes', '5');
+    assert.equal(up.code, 2, up.stderr);
+    assert.match(up.stdout, /--nodes 5 is ignored: .* holds a cluster of 3 \(n2, n3, n6\)/);
+    // n1's old port (base) is not needed; n6's (base + 5) is, and the message names it.
+    assert.match(up.stderr, new RegExp(`client port ${base + 5} \\(n6's\\) on 127.0.0.1 is already in use; stop what uses it or choose another base port with --port`));
+  } finally {
+    for (const s of taken) s.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('raftlab ctl against a running cluster: flags anywhere, learners, values with dashes', { timeout: 120_000 }, async () => {
   const cluster = await raftlabUp(3);
   const control = ['--control', cluster.controlUrl];
@@ -83,6 +110,11 @@ test('raftlab ctl against a running cluster: flags anywhere, learners, values wi
     assert.equal(put.code, 0, put.stderr);
     const got = await cli('ctl', ...control, 'get', '--', '--flag-like-key');
     assert.equal(got.stdout, '--flag-like-key\n-v alue\n');
+
+    // Decimal numbers only: "0x10" used to become 16%.
+    const hex = await cli('ctl', ...control, 'drop', 'n1', 'n2', '0x10');
+    assert.equal(hex.code, 2);
+    assert.match(hex.stderr, /percent must be a non-negative decimal number, got "0x10"/);
 
     const misplaced = await cli('ctl', ...control, 'kill', 'n1', '--learner');
     assert.equal(misplaced.code, 2);
