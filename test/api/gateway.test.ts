@@ -110,6 +110,12 @@ test('bad JSON, a wrong type and an oversized body are clear 4xx errors, and the
   assert.equal(wrongType.status, 400, JSON.stringify(wrongType.body));
   const notObject = await call(endpoint, '/v3/kv/range', '[1,2]');
   assert.equal(notObject.status, 400);
+  // An enum by a name it does not have is a 400, as on etcd's gateway; by a name it has, or a number, it is read.
+  const badEnum = await call(endpoint, '/v3/kv/range', { key: b64('a'), sort_order: 'BOGUS' });
+  assert.equal(badEnum.status, 400, JSON.stringify(badEnum.body));
+  assert.match((badEnum.body as { error: string }).error, /BOGUS/);
+  assert.equal((await call(endpoint, '/v3/kv/range', { key: b64('a'), sort_order: 'DESCEND' })).status, 200);
+  assert.equal((await call(endpoint, '/v3/kv/range', { key: b64('a'), sort_order: 2 })).status, 200);
   const huge = await call(endpoint, '/v3/kv/put', { key: b64('big'), value: Buffer.alloc(3 * 1024 * 1024).toString('base64') });
   assert.equal(huge.status, 429, JSON.stringify(huge.body));
   assert.equal((huge.body as { code: number }).code, 8);

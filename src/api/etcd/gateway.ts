@@ -315,7 +315,7 @@ function withProtoNames(type: protobuf.Type, object: Record<string, unknown>): R
         if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error(`${type.name}.${field.name}: expected an object`);
         return withProtoNames(nested, v as Record<string, unknown>);
       }
-      if (!scalarFits(field.type, nested instanceof protobuf.Enum, v)) throw new Error(`${type.name}.${field.name}: ${JSON.stringify(v)} is not a valid ${nested ? 'enum value' : field.type}`);
+      if (!scalarFits(field.type, nested instanceof protobuf.Enum ? nested : undefined, v)) throw new Error(`${type.name}.${field.name}: ${JSON.stringify(v)} is not a valid ${nested ? 'enum value' : field.type}`);
       return v;
     };
     out[field.name] = Array.isArray(value) ? value.map(one) : one(value);
@@ -324,8 +324,9 @@ function withProtoNames(type: protobuf.Type, object: Record<string, unknown>): R
 }
 
 /** Whether a JSON value can stand for a proto scalar in protobuf's JSON form (64-bit integers may be strings). */
-function scalarFits(protoType: string, isEnum: boolean, value: unknown): boolean {
-  if (isEnum) return typeof value === 'string' || Number.isInteger(value);
+function scalarFits(protoType: string, enumType: protobuf.Enum | undefined, value: unknown): boolean {
+  // An enum by one of its names (etcd's gateway answers 400 `unknown value "X" for enum …` to any other), or by number.
+  if (enumType) return typeof value === 'string' ? Object.hasOwn(enumType.values, value) : Number.isInteger(value);
   switch (protoType) {
     case 'bool':
       return typeof value === 'boolean';
