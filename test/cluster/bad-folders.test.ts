@@ -74,7 +74,7 @@ test('raftlab up names a client or control port that is in use', async () => {
     const cli = join(__dirname, '..', '..', 'dist', 'cli.js');
     const asClient = spawnSync(process.execPath, [cli, 'up', '--port', String(port), '--control-port', '0', '--data-dir', dir], { encoding: 'utf8', timeout: 20_000 });
     assert.notEqual(asClient.status, 0);
-    assert.match(asClient.stderr, new RegExp(`client port ${port} on 127.0.0.1 is already in use`));
+    assert.match(asClient.stderr, new RegExp(`client port ${port} \\(n1's\\) on 127.0.0.1 is already in use; stop what uses it or choose another base port with --port`));
     const asControl = spawnSync(process.execPath, [cli, 'up', '--port', String(otherClientPorts), '--control-port', String(port), '--data-dir', dir], { encoding: 'utf8', timeout: 20_000 });
     assert.notEqual(asControl.status, 0);
     assert.match(asControl.stderr, new RegExp(`control port ${port} on 127.0.0.1 is already in use`));

@@ -143,9 +143,16 @@ describe('dashboard in a browser, served by raftlab up', () => {
     const client = await controlClient(cluster.controlUrl);
     try {
       const old = (await cards(page())).find((p) => p.role === 'leader')!.name;
+      const port = ((await client.call('status')).peers as { name: string; clientPort: number }[]).find((p) => p.name === old)!.clientPort;
       await client.call('isolate', { peer: old });
-      // Sent at once, this write reaches the old leader before the others elect a new one: it cannot commit.
-      const doomed = client.call('put', { key: 'doomed', value: 'never committed' }).catch((e: Error) => e);
+      // An app talking to the old leader sends it a write at once (through etcd's JSON gateway): the old leader
+      // takes it before the others elect a new one, and it cannot commit. (The manager's own put would go to
+      // the next leader instead.)
+      const b64 = (text: string) => Buffer.from(text).toString('base64');
+      const doomed = fetch(`http://127.0.0.1:${port}/v3/kv/put`, { method: 'POST', body: JSON.stringify({ key: b64('doomed'), value: b64('never committed') }) }).then(
+        (r) => r.status,
+        (e: Error) => e.message,
+      );
       await waitForCards(page(), (c) => c.some((p) => p.name !== old && p.role === 'leader'), 'a new leader on the majority side');
       for (let i = 0; i < 3; i++) await client.call('put', { key: `after/${i}`, value: 'committed' });
       const strips = page().locator('[data-testid="log-strips"]');
@@ -154,7 +161,7 @@ describe('dashboard in a browser, served by raftlab up', () => {
       for (let i = 0; i < 100 && !(await divergentNow()).startsWith(`${old}:`); i++) await sleep(100);
       const divergent = await divergentNow();
       await screenshot(page(), '05-divergent-old-leader');
-      assert.ok(await doomed, 'the write to the isolated leader fails');
+      assert.notEqual(await doomed, 200, 'the write to the isolated leader fails');
       await client.call('heal');
       for (let i = 0; i < 150 && (await divergentNow()) !== ''; i++) await sleep(100);
       assert.equal(await divergentNow(), '', 'nothing diverges once the old leader caught up');
@@ -333,6 +340,25 @@ describe('dashboard in a browser, served by raftlab up', () => {
     await page().locator('[data-action="put-test"]').click();
     const key = await page().locator('vscode-textfield[aria-label="key"] input').inputValue();
     await page().locator('[data-testid="writes"] li:not(.bad)', { hasText: `put ${key} = ` }).waitFor({ timeout: 10_000 });
+  });
+
+  it('a double-click on "Add peer" adds one peer: the button waits for the add to finish', async () => {
+    const addButton = page().locator('.toolbar [data-action="add-peer"]:not([disabled])');
+    await addButton.waitFor({ timeout: 15_000 });
+    await addButton.dblclick();
+    await page().locator('.toolbar [data-action="add-peer"][disabled]').waitFor({ timeout: 5000 });
+    const four = await waitForCards(page(), (c) => c.length === 4 && c.every((p) => p.state === 'up' && p.role !== 'learner'), 'a fourth peer, promoted');
+    await addButton.waitFor({ timeout: 15_000 }); // the add has finished
+    await sleep(1500); // room for a second add, had the second click started one
+    const client = await controlClient(cluster.controlUrl);
+    try {
+      const peers = (await client.call('status')).peers as { name: string }[];
+      assert.equal(peers.length, 4, `one peer was added: ${peers.map((p) => p.name).join(', ')}`);
+      await client.call('remove', { peer: four.find((p) => !['n1', 'n2', 'n3'].includes(p.name))!.name });
+    } finally {
+      client.close();
+    }
+    await waitForCards(page(), (c) => c.length === 3 && c.every((p) => p.state === 'up'), 'three peers again');
   });
 
   it('the log legend shows committed entries in term colours, as the strips draw them', async () => {

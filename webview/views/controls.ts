@@ -51,12 +51,15 @@ export class Toolbar {
   private readonly heal: HTMLElement;
   private readonly alarm: HTMLElement;
   private alarmRaised = false;
+  /** An add runs for seconds (the new peer catches up, then is promoted): one click adds one peer. */
+  private adding = false;
+  private addRefused = true;
   private readonly log: Write[] = [];
   private counter = 0;
 
   constructor(private readonly run: Run) {
     this.killLeader = button('Kill the leader', 'kill-leader', () => void this.run({ kind: 'killLeader' }).catch(() => undefined));
-    this.add = button('Add peer', 'add-peer', () => void this.run({ kind: 'add' }).catch(() => undefined));
+    this.add = button('Add peer', 'add-peer', () => void this.addPeer());
     this.heal = button('Heal network', 'heal', () => void this.run({ kind: 'heal' }).catch(() => undefined));
     // etcd's NOSPACE alarm as a fault: writes that grow the store fail with "database space exceeded" until
     // disarmed, as when a member passes its space quota.
@@ -81,13 +84,27 @@ export class Toolbar {
 
   update(status: ClusterStatus): void {
     setDisabled(this.killLeader, status.leader === 0);
-    setDisabled(this.add, status.peers.length >= 7 || status.leader === 0);
+    this.addRefused = status.peers.length >= 7 || status.leader === 0;
+    setDisabled(this.add, this.adding || this.addRefused);
     setDisabled(this.heal, !hasNetworkFaults(status));
     this.alarmRaised = status.peers.some((p) => p.state === 'up' && (p.alarms ?? []).length > 0);
     setText(this.alarm, this.alarmRaised ? 'Disarm alarms' : 'Fill the disk');
     const title = this.alarmRaised ? 'clear every etcd alarm: writes are taken again' : "raise etcd's NOSPACE alarm: writes that grow the store are refused until it is disarmed";
     if (this.alarm.getAttribute('title') !== title) this.alarm.setAttribute('title', title);
     setDisabled(this.alarm, status.leader === 0);
+  }
+
+  private async addPeer(): Promise<void> {
+    this.adding = true;
+    setDisabled(this.add, true);
+    try {
+      await this.run({ kind: 'add' });
+    } catch {
+      // the outcome is shown by the run's own notice
+    } finally {
+      this.adding = false;
+      setDisabled(this.add, this.addRefused);
+    }
   }
 
   private async put(): Promise<void> {
