@@ -436,13 +436,32 @@ export class ClusterManager extends EventEmitter {
     return lead && reached >= quorumSize(voters) ? lead : 0;
   }
 
+  /**
+   * Why no leader can be elected now, when the manager can see it: fewer voters up and able to reach each other
+   * (both ways, over links that carry leadership) than a quorum. Undefined when a quorum could elect one.
+   */
+  private whyNoLeader(): string | undefined {
+    const voters = [...this.peers.values()].filter((h) => h.state !== 'removed' && h.status && !h.status.raft.isLearner);
+    const up = voters.filter((h) => h.state === 'up').map((h) => h.member.id);
+    const linked = (a: NodeId, b: NodeId) =>
+      a === b || (this.network.carriesLeadership(a, b, this.timing.electionMs) && this.network.carriesLeadership(b, a, this.timing.electionMs));
+    // The largest group around one peer: exact for partitions, which split the peers into groups.
+    const together = Math.max(0, ...up.map((a) => up.filter((b) => linked(a, b)).length));
+    const quorum = quorumSize(voters.length);
+    if (together >= quorum) return undefined;
+    return `${up.length} of ${voters.length} voters are up, the largest group of them in touch is ${together}, and a leader needs ${quorum}`;
+  }
+
   /** Resolves with the leader's id once one is elected (or rejects after timeoutMs); see workingLeaderId for `working`. */
   async waitForLeader(timeoutMs = 10_000, except?: NodeId, working = false): Promise<NodeId> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const lead = working ? this.workingLeaderId() : this.leaderId();
       if (lead && lead !== except) return lead;
-      if (Date.now() > deadline) throw new ClusterError('no leader was elected in time', 'UNAVAILABLE');
+      if (Date.now() > deadline) {
+        const why = this.whyNoLeader();
+        throw new ClusterError(`no leader was elected in time${why ? ` (${why})` : ''}`, 'UNAVAILABLE');
+      }
       await new Promise((r) => setTimeout(r, Math.min(20, this.timing.heartbeatMs)));
     }
   }

@@ -27,7 +27,10 @@ test('right after the leader is isolated, a put and a linearizable get go to the
 
     // With every peer cut off there is no working leader, and a put says so instead of waiting on a dead end.
     for (const p of manager.status().peers) manager.isolate(p.id);
-    await assert.rejects(kvPut(manager, 'nowhere', '3'), { code: 'UNAVAILABLE' });
+    await assert.rejects(kvPut(manager, 'nowhere', '3'), {
+      code: 'UNAVAILABLE',
+      message: 'no leader was elected in time (3 of 3 voters are up, the largest group of them in touch is 1, and a leader needs 2)',
+    });
     manager.heal();
     await waitFor(() => manager.workingLeaderId(), 'a leader after the heal');
     assert.equal((await kvGet(manager, 'nowhere')).value, null, 'the refused put was not applied');
