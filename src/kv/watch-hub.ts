@@ -55,6 +55,8 @@ interface Watcher {
   readonly sink: WatchSink;
   /** The next revision this watcher has not seen yet. */
   nextRevision: Revision;
+  /** Its client is not reading: nothing is delivered until resume(), which catches up from history. */
+  paused: boolean;
 }
 
 export class WatchHub {
@@ -89,6 +91,7 @@ export class WatchHub {
       noDelete: filters.includes('NODELETE'),
       sink,
       nextRevision: start,
+      paused: false,
     };
     this.watchers.set(id, watcher);
     sink({ watchId: id, revision: current, events: [], created: true });
@@ -105,6 +108,30 @@ export class WatchHub {
     return true;
   }
 
+  /**
+   * Stops delivering to a watch whose client is not keeping up (etcd's slow, "unsynced" watchers): its events
+   * stay in the store's history instead of piling up in memory. resume() catches it up from there — or cancels
+   * it with the compaction revision if the history it needs was compacted meanwhile, as etcd does.
+   */
+  pause(watchId: number): void {
+    const watcher = this.watchers.get(watchId);
+    if (watcher) watcher.paused = true;
+  }
+
+  resume(watchId: number): void {
+    const watcher = this.watchers.get(watchId);
+    if (!watcher?.paused) return;
+    watcher.paused = false;
+    this.catchUp(watcher);
+  }
+
+  /** How many watches are paused (etcd's etcd_debugging_mvcc_slow_watcher_total). */
+  get pausedCount(): number {
+    let n = 0;
+    for (const w of this.watchers.values()) if (w.paused) n++;
+    return n;
+  }
+
   /** Drops a watch without telling its sink (its stream is gone). */
   remove(watchId: number): boolean {
     return this.watchers.delete(watchId);
@@ -116,7 +143,8 @@ export class WatchHub {
    */
   progress(watchId: number): boolean {
     const watcher = this.watchers.get(watchId);
-    if (watcher === undefined) return false;
+    // A paused watch is behind: a progress notification would promise events it has not had.
+    if (watcher === undefined || watcher.paused) return false;
     watcher.sink({ watchId, revision: this.history.currentRevision, events: [] });
     return true;
   }
@@ -131,7 +159,7 @@ export class WatchHub {
     if (this.watchers.size === 0) return;
     for (const watcher of [...this.watchers.values()]) {
       if (!this.watchers.has(watcher.id)) continue; // canceled by an earlier sink
-      if (watcher.nextRevision > revision) continue; // starts later
+      if (watcher.nextRevision > revision || watcher.paused) continue; // starts later, or catches up on resume
       if (watcher.nextRevision < revision) {
         // Missed revisions (e.g. after a snapshot restore): replay them first.
         this.catchUp(watcher, revision - 1);
@@ -147,7 +175,7 @@ export class WatchHub {
    */
   catchUpAll(): void {
     for (const watcher of [...this.watchers.values()]) {
-      if (this.watchers.has(watcher.id)) this.catchUp(watcher);
+      if (this.watchers.has(watcher.id) && !watcher.paused) this.catchUp(watcher); // a paused one catches up on resume
     }
   }
 
@@ -168,7 +196,7 @@ export class WatchHub {
     }
     for (let revision = watcher.nextRevision; revision <= through; revision++) {
       this.deliver(watcher, revision, this.history.eventsAt(revision));
-      if (!this.watchers.has(watcher.id)) return;
+      if (!this.watchers.has(watcher.id) || watcher.paused) return; // canceled, or its sink paused it
     }
   }
 

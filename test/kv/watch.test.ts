@@ -183,4 +183,36 @@ describe('watch hub', () => {
     follower.sm.restore(leader.sm.snapshot());
     assert.deepEqual(render(w.batches), ['6: PUT a=missed', '7: PUT a=also missed']);
   });
+
+  it('a paused watch gets nothing, promises no progress, and catches up from history on resume, once and in order', () => {
+    const h = fixture();
+    const w = h.watch({ key: 'a', end: 'c' });
+    const hub = h.sm.watches;
+    hub.pause(w.id);
+    assert.equal(hub.pausedCount, 1);
+    h.put('a', '3'); // 6
+    h.put('b', '2'); // 7
+    assert.deepEqual(render(w.batches), []);
+    assert.equal(hub.progress(w.id), false, 'no progress notification while behind');
+    const sink = w.batches.length;
+    hub.resume(w.id);
+    assert.deepEqual(render(w.batches.slice(sink)), ['6: PUT a=3', '7: PUT b=2']);
+    assert.equal(hub.pausedCount, 0);
+    h.put('a', '4'); // 8
+    assert.deepEqual(render(w.batches), ['6: PUT a=3', '7: PUT b=2', '8: PUT a=4']);
+  });
+
+  it('a paused watch whose history was compacted meanwhile is canceled on resume with compact_revision, as etcd does', () => {
+    const h = fixture();
+    const w = h.watch({ key: 'a' });
+    h.sm.watches.pause(w.id);
+    h.put('a', '3'); // 6
+    h.put('a', '4'); // 7
+    h.apply({ type: 'compaction', revision: 7 });
+    h.sm.watches.resume(w.id);
+    const last = w.batches[w.batches.length - 1]!;
+    assert.equal(last.canceled, true);
+    assert.equal(last.compactRevision, 7);
+    assert.equal(h.sm.watches.has(w.id), false);
+  });
 });

@@ -86,6 +86,8 @@ function metrics(ctx: ServiceContext): string {
   metric('etcd_debugging_mvcc_current_revision', 'gauge', 'The current revision of store.', info.revision);
   metric('etcd_debugging_mvcc_compact_revision', 'gauge', 'The revision of the last compaction in store.', Math.max(0, info.compactRevision));
   metric('etcd_debugging_mvcc_keys_total', 'gauge', 'Total number of keys.', info.keys);
+  metric('etcd_debugging_mvcc_watcher_total', 'gauge', 'Total number of watchers.', ctx.kv.sm.watches.size);
+  metric('etcd_debugging_mvcc_slow_watcher_total', 'gauge', 'Total number of unsynced slow watchers.', ctx.kv.sm.watches.pausedCount);
   metric('etcd_mvcc_db_total_size_in_bytes', 'gauge', 'Total size of the underlying database physically allocated in bytes.', ctx.kv.sm.dbSize);
   metric('etcd_mvcc_db_total_size_in_use_in_bytes', 'gauge', 'Total size of the underlying database logically in use in bytes.', ctx.kv.sm.dbSizeInUse);
   metric('etcd_server_quota_backend_bytes', 'gauge', 'Current backend storage quota size in bytes.', quotaBytes(ctx.init.quotaBackendBytes));

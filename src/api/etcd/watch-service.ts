@@ -31,6 +31,8 @@ class WatchStream {
   private readonly watches = new Map<number, StreamWatch>();
   private nextId = 0;
   private closed = false;
+  /** The client is not reading what was sent: the stream's watches are paused until it drains. */
+  private paused = false;
   private readonly progressTimer: ReturnType<typeof setInterval>;
   private readonly unregister: () => void = () => undefined;
 
@@ -95,6 +97,7 @@ class WatchStream {
       const part = gathered.slice(at, at + CATCH_UP_MAX_REVISIONS);
       this.onBatch(id, watch, { ...part[part.length - 1]!, events: part.flatMap((b) => b.events) });
     }
+    if (this.paused) this.ctx.kv.sm.watches.pause(watch.hubId);
   }
 
   /** A create etcd refuses is answered as created and cancelled at once, under the invalid id. */
@@ -108,9 +111,9 @@ class WatchStream {
     if (watch) this.ctx.kv.sm.watches.cancel(watch.hubId);
   }
 
-  /** etcd answers a progress request with one response for the whole stream, if it has watches. */
+  /** etcd answers a progress request with one response for the whole stream, if it has watches (and they are synced). */
   private progress(): void {
-    if (this.watches.size === 0) return;
+    if (this.watches.size === 0 || this.paused) return;
     this.send({ header: this.ctx.headers.make(), watchId: INVALID_WATCH_ID });
   }
 
@@ -157,7 +160,28 @@ class WatchStream {
     if (this.closed) return;
     // grpc-js encodes a response when its turn comes: one queued behind a slow client must not hold the
     // chunks its values live in (a few events could keep many 256 KB chunks from being freed).
-    this.call.write(this.call.writableLength > 0 ? withOwnedBytes(response) : response);
+    const flowing = this.call.write(this.call.writableLength > 0 ? withOwnedBytes(response) : response);
+    if (!flowing && !this.paused) this.pauseWatches();
+  }
+
+  /**
+   * The client stopped reading (its HTTP/2 window is full and responses queue here): rather than queue every
+   * event in memory, the watches stop and catch up from the store's history once the queue drains, as etcd
+   * moves a slow watcher to its unsynced group.
+   */
+  private pauseWatches(): void {
+    this.paused = true;
+    for (const watch of this.watches.values()) this.ctx.kv.sm.watches.pause(watch.hubId);
+    this.call.once('drain', () => this.resumeWatches());
+  }
+
+  private resumeWatches(): void {
+    if (this.closed) return;
+    this.paused = false;
+    for (const watch of [...this.watches.values()]) {
+      this.ctx.kv.sm.watches.resume(watch.hubId); // its catch-up may fill the queue and pause them all again
+      if (this.paused) return;
+    }
   }
 
   private fail(err: unknown): void {
