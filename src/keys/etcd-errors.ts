@@ -9,6 +9,13 @@
  */
 export const ETCD_MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
 
+/**
+ * How long a call (not a watch) may wait for etcd's answer. etcd itself answers within its request timeout (7 s
+ * with default timing: 5 s + two election timeouts); an endpoint that accepts connections and never answers (a
+ * stopped process, another service, a firewall that drops packets) would otherwise hold a save or a connect forever.
+ */
+export const CALL_DEADLINE_MS = 10_000;
+
 export class ValueTooLargeError extends Error {
   constructor(readonly bytes: number | undefined) {
     super(`the value${bytes ? ` (${formatBytes(bytes)})` : ''} is over etcd's 1.5 MiB request limit; nothing was written`);
@@ -65,9 +72,20 @@ export function explainEtcdError(err: unknown, requestBytes?: number): unknown {
   if (/etcdserver: leader changed/.test(message)) {
     return new Error('the leader changed while the request was in flight; try again (a write may or may not have happened)');
   }
+  if (/DEADLINE_EXCEEDED/.test(message)) {
+    // Our own deadline (CALL_DEADLINE_MS): the endpoint took the call and said nothing.
+    const what = requestBytes !== undefined ? ' (the write may or may not have happened)' : '';
+    return new Error(`etcd did not answer within ${CALL_DEADLINE_MS / 1000} s: it may be stopped or overloaded, or the endpoint may not be etcd${what}`);
+  }
+  if (/mvcc: database space exceeded/.test(message)) {
+    return new Error("the cluster's disk is full (etcd's NOSPACE alarm, database space exceeded): writes that grow the store are refused until the alarm is disarmed");
+  }
   if (/circuit breaker is open/.test(message)) {
     return new Error('no etcd endpoint answers right now (each failed its last requests; they are tried again in a few seconds)');
   }
+  // etcd's own words without gRPC's status prefix ("9 FAILED_PRECONDITION: etcdserver: …").
+  const prefixed = /^\d+ [A-Z_]+: (etcdserver: .*)$/s.exec(message);
+  if (prefixed) return Object.assign(new Error(prefixed[1]), { code: (err as { code?: unknown }).code });
   return err;
 }
 

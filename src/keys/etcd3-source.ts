@@ -4,7 +4,7 @@
 // set and moves the open watches to it, so the same source keeps working. Errors come out explained
 // (etcd-errors.ts).
 import { Etcd3, type IKeyValue, type IOptions, type Watcher } from 'etcd3';
-import { ETCD_MAX_REQUEST_BYTES, ValueTooLargeError, explainEtcdError } from './etcd-errors.ts';
+import { CALL_DEADLINE_MS, ETCD_MAX_REQUEST_BYTES, ValueTooLargeError, explainEtcdError } from './etcd-errors.ts';
 import { sameEndpoints } from './endpoints.ts';
 import type { KeyValue, KvSource, RangeRequest, RangeResult, WatchEvent, WatchHandle } from './kv-source.ts';
 
@@ -117,7 +117,12 @@ export class Etcd3Source implements KvSource {
     const tls = options.tls;
     const secure = !!tls && (!!tls.ca || !!tls.cert);
     const hosts = endpoints.map((e) => (/^https?:\/\//.test(e) ? e : `${secure ? 'https' : 'http'}://${e}`)).map((e) => (secure ? e.replace(/^http:/, 'https:') : e));
-    const opts: IOptions = { hosts, dialTimeout: options.dialTimeoutMs ?? 3000 };
+    const opts: IOptions = {
+      hosts,
+      dialTimeout: options.dialTimeoutMs ?? 3000,
+      // Every call but a watch has a deadline: an endpoint that never answers must not hold a save forever.
+      defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + CALL_DEADLINE_MS }),
+    };
     if (secure) {
       opts.credentials = {
         rootCertificate: tls.ca ? buf(tls.ca) : (undefined as unknown as Buffer),

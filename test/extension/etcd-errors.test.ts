@@ -1,6 +1,7 @@
 // etcd's gRPC errors reach the user explained: a value over the 1.5 MiB request limit (written nowhere), an
 // endpoint nobody listens on. Against a real running cluster, and the mapping itself on etcd's own messages.
 import assert from 'node:assert/strict';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { freePortRange } from '../api/support.ts';
 import { ValueTooLargeError, explainEtcdError } from '../../src/keys/etcd-errors.ts';
@@ -37,6 +38,27 @@ test('an endpoint where nothing listens: "cannot reach etcd at host:port (connec
   });
 });
 
+test('an endpoint that accepts connections and never answers: connect fails after the call deadline, not never', { timeout: 60_000 }, async () => {
+  // A frozen etcd, another service on the port, a firewall dropping packets: the TCP connection opens, then silence.
+  const sockets = new Set<Socket>();
+  const silent = createServer((socket) => {
+    sockets.add(socket.on('error', () => undefined));
+  });
+  await new Promise<void>((ok) => silent.listen(0, '127.0.0.1', ok));
+  const port = (silent.address() as AddressInfo).port;
+  try {
+    const started = Date.now();
+    await assert.rejects(ExternalConnection.connect({ endpoints: [`127.0.0.1:${port}`], dialTimeoutMs: 1000 }), (err: Error) => {
+      assert.equal(err.message, 'etcd did not answer within 10 s: it may be stopped or overloaded, or the endpoint may not be etcd');
+      return true;
+    });
+    assert.ok(Date.now() - started < 45_000, `gave up after ${Date.now() - started} ms`);
+  } finally {
+    for (const socket of sockets) socket.destroy(); // close() alone leaves accepted connections (and this file) open
+    silent.close();
+  }
+});
+
 test("etcd's messages, as the etcd3 client reports them", () => {
   const explain = (message: string, bytes?: number) => (explainEtcdError(new Error(message), bytes) as Error).message;
   assert.equal(explain('8 RESOURCE_EXHAUSTED: Received message larger than max (2800063 vs 2097152)'), "the value (2.8 MB) is over etcd's 1.5 MiB request limit; nothing was written");
@@ -53,4 +75,8 @@ test("etcd's messages, as the etcd3 client reports them", () => {
   assert.match(explain('2 UNKNOWN: context deadline exceeded', 5), /^the cluster has no leader: the write waited for one and was not made/);
   assert.match(explain('14 UNAVAILABLE: etcdserver: request timed out, possibly due to previous leader failure', 5), /^the cluster did not commit the write in time/);
   assert.match(explain('14 UNAVAILABLE: etcdserver: leader changed'), /^the leader changed while the request was in flight/);
+  assert.equal(explain('4 DEADLINE_EXCEEDED: Deadline exceeded after 10.002s', 5), 'etcd did not answer within 10 s: it may be stopped or overloaded, or the endpoint may not be etcd (the write may or may not have happened)');
+  assert.match(explain('8 RESOURCE_EXHAUSTED: etcdserver: mvcc: database space exceeded', 5), /^the cluster's disk is full \(etcd's NOSPACE alarm/);
+  // Anything else of etcd's comes without gRPC's status prefix.
+  assert.equal(explain('11 OUT_OF_RANGE: etcdserver: mvcc: required revision is a future revision'), 'etcdserver: mvcc: required revision is a future revision');
 });
