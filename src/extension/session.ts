@@ -36,6 +36,8 @@ export class Session implements vscode.Disposable {
   /** Why the last cluster stopped, when it failed. */
   lastError: string | undefined;
   files: ValueFiles | undefined;
+  /** The files of the last connection, by its authority: a reconnection to the same cluster keeps their bases. */
+  private lastFiles: { authority: string; files: ValueFiles } | undefined;
   private watch: WatchHandle | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly changed = new vscode.EventEmitter<void>();
@@ -109,7 +111,7 @@ export class Session implements vscode.Disposable {
       });
       this.output.info(`local cluster ${cluster.manager.clusterId} started: ${opts.nodes} nodes, endpoints ${cluster.endpoints().join(',')}, data ${opts.dataDir ?? 'in memory'}`);
       if (cluster.control) this.output.info(`control API ${cluster.control.url}${opts.dashboardDir ? `, dashboard ${cluster.control.dashboardUrl}` : ''}`);
-      this.files = new ValueFiles(cluster.source);
+      this.files = this.filesFor(connectionAuthority({ local: true }), cluster.source);
       // Views read keys at once: let the first election finish first (a fresh cluster needs about one
       // election timeout). Without a leader in time the cluster still counts as started; views retry.
       await cluster.manager.waitForLeader(Math.max(5000, cluster.manager.timing.electionMs * 10)).catch(() => undefined);
@@ -130,7 +132,7 @@ export class Session implements vscode.Disposable {
     try {
       const conn = await loadRuntime().ExternalConnection.connect(opts);
       this.external = conn;
-      this.files = new ValueFiles(conn.source);
+      this.files = this.filesFor(connectionAuthority({ endpoints: conn.endpoints() }), conn.source);
       this.lastError = undefined;
       this.output.info(`connected to etcd at ${conn.endpoints().join(',')}`);
       this.setMode('external');
@@ -146,6 +148,7 @@ export class Session implements vscode.Disposable {
   /** Stops the local cluster cleanly (peers close their folders) or drops the external connection. */
   async stop(): Promise<void> {
     if (this.mode !== 'local' && this.mode !== 'external') return;
+    const authority = this.authority(); // (none once stopping)
     this.setMode('stopping');
     const watch = this.watch;
     this.watch = undefined;
@@ -155,11 +158,17 @@ export class Session implements vscode.Disposable {
       if (this.external) await this.external.stop();
       this.output.info(this.local ? 'local cluster stopped' : 'disconnected');
     } finally {
+      if (authority && this.files) this.lastFiles = { authority, files: this.files };
       this.local = undefined;
       this.external = undefined;
       this.files = undefined;
       this.setMode('none');
     }
+  }
+
+  private filesFor(authority: string, source: KvSource): ValueFiles {
+    const last = this.lastFiles;
+    return last?.authority === authority ? last.files.reconnected(source) : new ValueFiles(source);
   }
 
   private async startWatch(): Promise<void> {

@@ -60,6 +60,18 @@ export class ValueFiles {
 
   constructor(readonly source: KvSource) {}
 
+  /**
+   * The same files through a new connection to the same cluster (stopped and started again, or reconnected):
+   * the editors still open keep their bases, so a save compares against what they were read from rather than
+   * taking every open file for a conflict.
+   */
+  reconnected(source: KvSource): ValueFiles {
+    const files = new ValueFiles(source);
+    for (const [key, base] of this.bases) files.bases.set(key, base);
+    for (const key of this.notText) files.notText.add(key);
+    return files;
+  }
+
   /** The key now (or at `revision`), or undefined when it does not exist. */
   async get(key: Uint8Array, revision?: number): Promise<KeyValue | undefined> {
     const res = await this.source.range({ key, ...(revision ? { revision } : {}) });

@@ -42,6 +42,21 @@ test('a save after a change on the cluster fails with a conflict naming both rev
   assert.equal(str((await files.get(text('/f/b')))!.value), 'edited');
 });
 
+test('the files of a connection made again to the same cluster keep their bases: a save is no false conflict', async () => {
+  const files = new ValueFiles(cluster.source);
+  await cluster.source.put(text('/f/r'), text('one'));
+  await files.read(text('/f/r'));
+  // Stop and start (or disconnect and connect): a new source, the same editors.
+  const again = files.reconnected(cluster.source);
+  await again.write(text('/f/r'), text('two'));
+  assert.equal(str((await again.get(text('/f/r')))!.value), 'two');
+  // Files that had lost their bases took every open file for a conflict ("mod revision 0 → N").
+  await assert.rejects(new ValueFiles(cluster.source).write(text('/f/r'), text('three')), ConflictError);
+  // A real change elsewhere is still caught after reconnecting.
+  await cluster.source.put(text('/f/r'), text('theirs'));
+  await assert.rejects(again.write(text('/f/r'), text('mine')), ConflictError);
+});
+
 test('deleted meanwhile, created meanwhile, and missing keys', async () => {
   const files = new ValueFiles(cluster.source);
   await cluster.source.put(text('/f/c'), text('1'));
