@@ -479,7 +479,7 @@ interface SavedConnection {
 async function connectExternal(cc: CommandContext): Promise<void> {
   const { session, context } = cc;
   if (session.mode === 'local') {
-    const c = await vscode.window.showWarningMessage('Raft Lab: stop the local cluster and connect to an external etcd?', { modal: true }, 'Stop and Connect');
+    const c = await vscode.window.showWarningMessage('Raft Lab: connect to an external etcd? The local cluster stops once the connection works (it keeps running if connecting fails).', { modal: true }, 'Stop and Connect');
     if (c !== 'Stop and Connect') return;
   }
   const saved = context.globalState.get<SavedConnection>('raftlab.lastConnection');
@@ -548,10 +548,10 @@ async function connectExternal(cc: CommandContext): Promise<void> {
   const read = async (path?: string) => (path ? new Uint8Array(await vscode.workspace.fs.readFile(vscode.Uri.file(path))) : undefined);
   const [ca, cert, key] = await Promise.all([read(conn.ca), read(conn.cert), read(conn.key)]);
   const tls = ca || cert ? { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) } : undefined;
-  // Only now, with every answer given (Escape on any prompt keeps what runs), the current cluster goes.
-  await session.stop();
+  // Only now, with every answer given (Escape on any prompt keeps what runs), and only once the connection works,
+  // does the current cluster go.
   await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Raft Lab: connecting to ${endpoints.join(', ')}…` }, () =>
-    session.connectExternal({ endpoints, ...(tls ? { tls } : {}), ...(auth ? { auth } : {}) }),
+    session.connectExternal({ endpoints, ...(tls ? { tls } : {}), ...(auth ? { auth } : {}) }, true),
   );
   await context.globalState.update('raftlab.lastConnection', conn);
   void vscode.window.showInformationMessage(`Raft Lab: connected to etcd at ${session.endpoints().join(',')}`);

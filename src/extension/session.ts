@@ -126,11 +126,33 @@ export class Session implements vscode.Disposable {
     }
   }
 
-  async connectExternal(opts: Runtime.ConnectOptions): Promise<void> {
+  /**
+   * Connects the window to an external etcd. With `replace`, a running cluster (or connection) is stopped, but
+   * only once the new connection works: a mistyped endpoint must not cost the lab that runs now.
+   */
+  async connectExternal(opts: Runtime.ConnectOptions, replace = false): Promise<void> {
+    if (replace && (this.mode === 'local' || this.mode === 'external')) {
+      const conn = await loadRuntime().ExternalConnection.connect(opts);
+      try {
+        await this.stop();
+      } catch (err) {
+        void conn.stop();
+        throw err;
+      }
+      if ((this.mode as Mode) !== 'none') {
+        void conn.stop();
+        throw new Error('another cluster was started meanwhile');
+      }
+      return this.adopt(Promise.resolve(conn));
+    }
     if (this.mode !== 'none') throw new Error('stop or disconnect the current cluster first');
+    return this.adopt(loadRuntime().ExternalConnection.connect(opts));
+  }
+
+  private async adopt(connecting: Promise<Runtime.ExternalConnection>): Promise<void> {
     this.setMode('starting');
     try {
-      const conn = await loadRuntime().ExternalConnection.connect(opts);
+      const conn = await connecting;
       this.external = conn;
       this.files = this.filesFor(connectionAuthority({ endpoints: conn.endpoints() }), conn.source);
       this.lastError = undefined;

@@ -128,7 +128,7 @@ test('Escape at Connect to etcd\'s endpoints prompt leaves the local cluster run
     const { page } = s;
     await s.runCommand('Raft Lab: Connect to etcd…');
     // Running locally, it first asks whether to stop the local cluster; the cluster stops only after the last answer.
-    await page.locator('.monaco-dialog-box', { hasText: 'stop the local cluster and connect to an external etcd?' }).waitFor({ timeout: 20_000 });
+    await page.locator('.monaco-dialog-box', { hasText: 'The local cluster stops once the connection works' }).waitFor({ timeout: 20_000 });
     await page.locator('.monaco-dialog-box .dialog-buttons .monaco-button', { hasText: 'Stop and Connect' }).click();
     const prompt = page.locator('.quick-input-widget', { hasText: 'Connect to etcd (1/3): endpoints' });
     await prompt.waitFor({ timeout: 20_000 });
@@ -151,6 +151,19 @@ test('Escape at Connect to etcd\'s endpoints prompt leaves the local cluster run
     await s.notification(/put \/values\/after-escape-2 at revision \d+/).first().waitFor({ timeout: 20_000 });
     assert.equal((await readLocal('/values/after-escape-2'))?.toString('utf8'), 'from Put Key');
     await s.shot('values-05-still-running-after-escape.png');
+
+    // A mistyped endpoint: connecting fails, and the local cluster, which would only stop once it worked, still runs.
+    const nobody = await freePortRange(1);
+    await s.runCommand('Raft Lab: Connect to etcd…');
+    await page.locator('.monaco-dialog-box .dialog-buttons .monaco-button', { hasText: 'Stop and Connect' }).click({ timeout: 20_000 });
+    await s.answer(`127.0.0.1:${nobody}`, 'Connect to etcd (1/3): endpoints');
+    await s.answer('No TLS', 'Connect to etcd (2/3): TLS');
+    await s.answer('No authentication', 'Connect to etcd (3/3): authentication');
+    await s.notification(new RegExp(`Connect to etcd failed: cannot reach etcd at 127\\.0\\.0\\.1:${nobody} \\(connection refused\\)`)).first().waitFor({ timeout: 30_000 });
+    await s.statusBarItem(/Raft Lab: n\d leader · term \d+ · 3\/3 up/).waitFor({ timeout: 5_000 });
+    await local!.put('/values/after-failed-connect').value('still running');
+    assert.equal((await readLocal('/values/after-failed-connect'))?.toString('utf8'), 'still running');
+    await s.shot('values-05b-still-running-after-failed-connect.png');
   }),
 );
 
