@@ -90,11 +90,16 @@ export async function startLocal(cc: CommandContext): Promise<void> {
   });
 }
 
-async function pickPeer(session: Session, title: string, arg: unknown, accept: (p: PeerView) => boolean = () => true): Promise<PeerView | undefined> {
+/** `nothing` says, as information rather than a failure, why there is no node to pick (say, none is paused). */
+async function pickPeer(session: Session, title: string, arg: unknown, accept: (p: PeerView) => boolean = () => true, nothing?: string): Promise<PeerView | undefined> {
   const fromTree = arg as ClusterNode | undefined;
   if (fromTree && typeof fromTree === 'object' && fromTree.kind === 'peer') return fromTree.peer;
   const status = session.manager().status();
   const peers = status.peers.filter((p) => p.state !== 'removed' && accept(p));
+  if (peers.length === 0 && nothing) {
+    void vscode.window.showInformationMessage(`Raft Lab: ${nothing}`);
+    return undefined;
+  }
   if (peers.length === 0) throw new Error(`no node can be picked for ${title}`);
   const pick = await vscode.window.showQuickPick(
     peers.map((p) => ({
@@ -224,7 +229,7 @@ export function registerCommands(cc: CommandContext): vscode.Disposable[] {
       info(`${p.name} paused (its process is frozen; it sends and answers nothing)`);
     }),
     reg('raftlab.resumeNode', 'Resume Node', async (arg?: unknown) => {
-      const p = await pickPeer(session, 'Resume Node', arg, (x) => x.state === 'paused');
+      const p = await pickPeer(session, 'Resume Node', arg, (x) => x.state === 'paused', 'no node is paused');
       if (!p) return;
       session.manager().resume(p.id);
       info(`${p.name} resumed`);
@@ -293,7 +298,7 @@ export function registerCommands(cc: CommandContext): vscode.Disposable[] {
       info(`n${id} joined the cluster${kind.learner ? ' as a learner' : ''} on 127.0.0.1:${m.clientPort(id)}`);
     }),
     reg('raftlab.promoteNode', 'Promote Learner', async (arg?: unknown) => {
-      const p = await pickPeer(session, 'Promote Learner', arg, (peer) => peer.isLearner);
+      const p = await pickPeer(session, 'Promote Learner', arg, (peer) => peer.isLearner, 'no node is a learner (Add Node as a learner makes one)');
       if (!p) return;
       await session.manager().promotePeer(p.id);
       info(`${p.name} is now a voter`);
