@@ -4,14 +4,16 @@
 // thread that owns it (the CLI or the VS Code extension host) stays free.
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
-import { randomBytes } from 'node:crypto';
 import type { ConfChange, NodeId } from '../raft/types.ts';
 import { TIMING_PRESETS, UNHEALTHY_MESSAGE, type ForwardCall, type FromPeer, type PeerCall, type PeerInit, type PeerStatus, type Timing, type ToPeer } from '../node/protocol.ts';
 import { quorumSize } from '../raft/quorum.ts';
+import { ClusterError } from './cluster-error.ts';
+import { loadOrCreateRecord, readRestoredStore, writeRecord, type ClusterRecord, type MemberRecord } from './cluster-record.ts';
 import { SimulatedNetwork } from './network.ts';
+import { crash, spawnWorker } from './peer-worker.ts';
 import { quorumView, type ClusterEvent, type ClusterEventType, type ClusterStatus, type PeerState, type PeerView } from './status.ts';
 import { LatencyWindow } from './latency-window.ts';
 
@@ -21,6 +23,9 @@ import { LatencyWindow } from './latency-window.ts';
  * from 191 to 381 µs as the store grew to ~160,000 keys (157 µs with this count; docs/performance.md). Unlike
  * etcd, a peer does not keep all of them in memory between snapshots (DEFAULT_MEMORY_ENTRIES).
  */
+export { ClusterError } from './cluster-error.ts';
+export { recordedMembers, type MemberRecord } from './cluster-record.ts';
+
 export const DEFAULT_SNAPSHOT_COUNT = 100_000;
 /**
  * Applied entries a peer keeps in memory between snapshots (etcd keeps all of them, up to the snapshot count):
@@ -55,26 +60,6 @@ export interface ClusterOptions {
   restore?: { data: Uint8Array; index: number };
 }
 
-export interface MemberRecord {
-  id: NodeId;
-  name: string;
-}
-
-/** cluster.json: who the cluster is, so that a restart brings back the same peers. */
-interface ClusterRecord {
-  clusterId: string;
-  nextId: number;
-  founders: NodeId[];
-  members: MemberRecord[];
-  /**
-   * A cluster restored from a saved store keeps that store in the folder (`file`), so that a founder whose
-   * storage is empty (its first start failed, or its folder was deleted) starts from it again, never from an
-   * empty log that could outvote the restored data.
-   */
-  restored?: { index: number; file: string };
-}
-
-const RESTORE_FILE = 'restore.snap';
 
 interface PeerHandle {
   member: MemberRecord;
@@ -85,15 +70,6 @@ interface PeerHandle {
   calls: Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>;
 }
 
-export class ClusterError extends Error {
-  constructor(
-    message: string,
-    readonly code: string = 'FAILED_PRECONDITION',
-  ) {
-    super(message);
-    this.name = 'ClusterError';
-  }
-}
 
 const MAX_EVENTS = 200;
 /** The longest timer Node runs (2^31 - 1 ms); a link's delay and jitter must fit in it. */
@@ -867,89 +843,3 @@ export class ClusterManager extends EventEmitter {
  * receiving can abort the whole process (a Node assertion in http2's stream read), and this process may be
  * VS Code's extension host. terminate() remains the fallback for a peer that does not answer.
  */
-async function crash(worker: Worker): Promise<void> {
-  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-  worker.postMessage({ t: 'crash' });
-  const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 1000).unref());
-  if ((await Promise.race([exited, timeout])) === 'timeout') await worker.terminate();
-}
-
-const WORKER_YOUNG_GENERATION_MB = Number(process.env.RAFTLAB_WORKER_YOUNG_MB) || 8;
-
-/** Starts a peer's worker: the bundled dist/worker.js next to this bundle, or the TypeScript source via tsx. */
-function spawnWorker(init: PeerInit): Worker {
-  // A small young generation per peer: V8's default lets each of the isolates grow tens of MB of nursery under
-  // load, which was most of the cluster's memory (docs/performance.md).
-  const resourceLimits = { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB };
-  if (!__filename.endsWith('.ts')) return new Worker(join(__dirname, 'worker.js'), { workerData: init, resourceLimits });
-  const source = join(__dirname, '..', 'node', 'worker.ts');
-  return new Worker(`require('tsx/cjs'); require(${JSON.stringify(source)});`, { eval: true, workerData: init, resourceLimits });
-}
-
-async function readRestoredStore(dataDir: string, restored: { index: number; file: string }): Promise<{ data: Uint8Array; index: number }> {
-  const file = join(dataDir, restored.file);
-  try {
-    return { data: await readFile(file), index: restored.index };
-  } catch (err) {
-    throw new ClusterError(`${file}, the store this cluster was restored from, cannot be read (${(err as Error).message}); founders with empty storage need it`);
-  }
-}
-
-/** Writes a file durably: to a temporary name, synced, then renamed into place. */
-async function writeFileSynced(path: string, data: Uint8Array): Promise<void> {
-  const handle = await open(`${path}.tmp`, 'w');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(`${path}.tmp`, path);
-}
-
-/**
- * The members recorded in `dataDir`'s cluster.json, or undefined when there is none yet (or it cannot be read:
- * starting the cluster then says what is wrong with it). `raftlab up` checks their client ports before starting.
- */
-export async function recordedMembers(dataDir: string): Promise<MemberRecord[] | undefined> {
-  try {
-    const parsed = JSON.parse(await readFile(join(dataDir, 'cluster.json'), 'utf8')) as Partial<ClusterRecord>;
-    return Array.isArray(parsed.members) ? parsed.members.filter((m) => Number.isInteger(m?.id) && typeof m.name === 'string') : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-async function loadOrCreateRecord(dataDir: string | undefined, nodes: number, restore?: { data: Uint8Array; index: number }): Promise<ClusterRecord> {
-  const fresh = (): ClusterRecord => {
-    const members = Array.from({ length: nodes }, (_, i) => ({ id: i + 1, name: `n${i + 1}` }));
-    return { clusterId: randomBytes(8).toString('hex'), nextId: nodes + 1, founders: members.map((m) => m.id), members };
-  };
-  if (dataDir === undefined) return fresh();
-  const file = join(dataDir, 'cluster.json');
-  if (existsSync(file)) {
-    let parsed: ClusterRecord;
-    try {
-      parsed = JSON.parse(await readFile(file, 'utf8')) as ClusterRecord;
-    } catch (err) {
-      throw new ClusterError(`${file} is corrupt (${(err as Error).message}); move the folder ${dataDir} away or delete it to start a new cluster`);
-    }
-    if (typeof parsed.clusterId !== 'string' || !Array.isArray(parsed.members) || !Array.isArray(parsed.founders)) {
-      throw new ClusterError(`${file} is not a Raft Lab cluster record; move the folder ${dataDir} away or delete it to start a new cluster`);
-    }
-    return parsed;
-  }
-  await mkdir(dataDir, { recursive: true });
-  const record = fresh();
-  if (restore) {
-    // The store first: the record that names it is written only once it is whole on disk.
-    await writeFileSynced(join(dataDir, RESTORE_FILE), restore.data);
-    record.restored = { index: restore.index, file: RESTORE_FILE };
-  }
-  await writeRecord(dataDir, record);
-  return record;
-}
-
-async function writeRecord(dataDir: string, record: ClusterRecord): Promise<void> {
-  await writeFileSynced(join(dataDir, 'cluster.json'), new TextEncoder().encode(JSON.stringify(record, null, 2)));
-}
