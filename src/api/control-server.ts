@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ClusterManager } from '../cluster/cluster-manager.ts';
-import { ClusterError } from '../cluster/cluster-manager.ts';
+import { ClusterError } from '../cluster/cluster-error.ts';
 import { kvAlarm, kvGet, kvPut } from '../cluster/kv-client.ts';
 import type { ClusterEvent, ClusterStatus } from '../cluster/status.ts';
 import { CONTROL_API_VERSION, CONTROL_OPS, type ControlEnvelope, type ControlPush, type ControlReply } from './control-protocol.ts';

@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { readSnapshotFile, SnapshotFileError } from '../api/etcd/snapshot-file.ts';
 import { ControlServer } from '../api/control-server.ts';
-import { ClusterManager, DEFAULT_MEMORY_ENTRIES, DEFAULT_SNAPSHOT_COUNT, recordedMembers } from '../cluster/cluster-manager.ts';
+import { ClusterManager, DEFAULT_MEMORY_ENTRIES, DEFAULT_SNAPSHOT_COUNT } from '../cluster/cluster-manager.ts';
+import { foundingMembers, recordedMembers } from '../cluster/cluster-record.ts';
 import { voterEndpoints, type ClusterEvent } from '../cluster/status.ts';
 import { renderStatusTable } from '../cluster/status-table.ts';
 import { intFlag, stringFlag, UsageError, type Args, type FlagSpec } from './args.ts';
@@ -35,7 +36,7 @@ export async function runUp(args: Args, dashboardDir: string | undefined): Promi
   if (members && args.flags.has('nodes') && nodes !== members.length) {
     console.log(`--nodes ${nodes} is ignored: ${dataDir} holds a cluster of ${members.length} (${members.map((m) => m.name).join(', ')}); \`raftlab ctl add\` and \`remove\` change it`);
   }
-  for (const m of members ?? Array.from({ length: nodes }, (_, i) => ({ id: i + 1, name: `n${i + 1}` }))) {
+  for (const m of members ?? foundingMembers(nodes)) {
     await assertPortFree(port + m.id - 1, 'client', m.name);
   }
   if (controlPort) await assertPortFree(controlPort, 'control');

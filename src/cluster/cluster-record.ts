@@ -50,38 +50,43 @@ async function writeFileSynced(path: string, data: Uint8Array): Promise<void> {
   await rename(`${path}.tmp`, path);
 }
 
+/** The members a new cluster of `nodes` starts with: n1 … nN, ids 1 … N. */
+export function foundingMembers(nodes: number): MemberRecord[] {
+  return Array.from({ length: nodes }, (_, i) => ({ id: i + 1, name: `n${i + 1}` }));
+}
+
+/** The record in `dataDir`, or undefined when there is none yet; a record that cannot be read is an error that says so. */
+async function readRecord(dataDir: string): Promise<ClusterRecord | undefined> {
+  const file = join(dataDir, 'cluster.json');
+  if (!existsSync(file)) return undefined;
+  let parsed: ClusterRecord;
+  try {
+    parsed = JSON.parse(await readFile(file, 'utf8')) as ClusterRecord;
+  } catch (err) {
+    throw new ClusterError(`${file} is corrupt (${(err as Error).message}); move the folder ${dataDir} away or delete it to start a new cluster`);
+  }
+  if (typeof parsed.clusterId !== 'string' || !Array.isArray(parsed.members) || !Array.isArray(parsed.founders)) {
+    throw new ClusterError(`${file} is not a Raft Lab cluster record; move the folder ${dataDir} away or delete it to start a new cluster`);
+  }
+  return parsed;
+}
+
 /**
- * The members recorded in `dataDir`'s cluster.json, or undefined when there is none yet (or it cannot be read:
- * starting the cluster then says what is wrong with it). `raftlab up` checks their client ports before starting.
+ * The members recorded in `dataDir`, or undefined when there is no record yet (or it cannot be read: starting the
+ * cluster then says what is wrong with it). `raftlab up` checks their client ports before starting.
  */
 export async function recordedMembers(dataDir: string): Promise<MemberRecord[] | undefined> {
-  try {
-    const parsed = JSON.parse(await readFile(join(dataDir, 'cluster.json'), 'utf8')) as Partial<ClusterRecord>;
-    return Array.isArray(parsed.members) ? parsed.members.filter((m) => Number.isInteger(m?.id) && typeof m.name === 'string') : undefined;
-  } catch {
-    return undefined;
-  }
+  return (await readRecord(dataDir).catch(() => undefined))?.members;
 }
 
 export async function loadOrCreateRecord(dataDir: string | undefined, nodes: number, restore?: { data: Uint8Array; index: number }): Promise<ClusterRecord> {
   const fresh = (): ClusterRecord => {
-    const members = Array.from({ length: nodes }, (_, i) => ({ id: i + 1, name: `n${i + 1}` }));
+    const members = foundingMembers(nodes);
     return { clusterId: randomBytes(8).toString('hex'), nextId: nodes + 1, founders: members.map((m) => m.id), members };
   };
   if (dataDir === undefined) return fresh();
-  const file = join(dataDir, 'cluster.json');
-  if (existsSync(file)) {
-    let parsed: ClusterRecord;
-    try {
-      parsed = JSON.parse(await readFile(file, 'utf8')) as ClusterRecord;
-    } catch (err) {
-      throw new ClusterError(`${file} is corrupt (${(err as Error).message}); move the folder ${dataDir} away or delete it to start a new cluster`);
-    }
-    if (typeof parsed.clusterId !== 'string' || !Array.isArray(parsed.members) || !Array.isArray(parsed.founders)) {
-      throw new ClusterError(`${file} is not a Raft Lab cluster record; move the folder ${dataDir} away or delete it to start a new cluster`);
-    }
-    return parsed;
-  }
+  const recorded = await readRecord(dataDir);
+  if (recorded) return recorded;
   await mkdir(dataDir, { recursive: true });
   const record = fresh();
   if (restore) {

@@ -6,7 +6,8 @@
 // any read, but a write only when it was refused before it entered the log (so it cannot happen twice).
 import { encodeRequest } from '../kv/codec.ts';
 import type { AlarmResponse, AlarmType, KvRequest, PutResponse, RangeResponse } from '../kv/types.ts';
-import { ClusterError, type ClusterManager } from './cluster-manager.ts';
+import { ClusterError } from './cluster-error.ts';
+import type { ClusterManager } from './cluster-manager.ts';
 import type { NodeId } from '../raft/types.ts';
 import { memberIdOf } from './member-id.ts';
 

@@ -3,6 +3,10 @@
 // src/node/peer-links.ts) and reports what crossed them, which is gathered here per link.
 import type { LinkCounts, LinkRule } from '../node/protocol.ts';
 import type { NodeId } from '../raft/types.ts';
+import { ClusterError } from './cluster-error.ts';
+
+/** The longest timer Node runs (2^31 - 1 ms); a link's delay and jitter must fit in it. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export type { LinkRule } from '../node/protocol.ts';
 
@@ -62,12 +66,14 @@ export class SimulatedNetwork {
   }
 
   drop(from: NodeId, to: NodeId, percent: number): void {
-    if (!(percent >= 0 && percent <= 100)) throw new Error(`drop percentage must be between 0 and 100, got ${percent}`);
+    if (!(percent >= 0 && percent <= 100)) throw new ClusterError(`drop percentage must be between 0 and 100, got ${percent}`, 'INVALID_ARGUMENT');
     this.update(from, to, { dropPercent: percent });
   }
 
   delay(from: NodeId, to: NodeId, ms: number, jitterMs = 0): void {
-    if (!(ms >= 0) || !(jitterMs >= 0)) throw new Error('delay and jitter must be non-negative numbers of milliseconds');
+    if (!(ms >= 0) || !(jitterMs >= 0)) throw new ClusterError('delay and jitter must be non-negative numbers of milliseconds', 'INVALID_ARGUMENT');
+    // A longer timer fires at once in Node (with a warning): a "never arrives" delay would become none at all.
+    if (ms + jitterMs > MAX_TIMER_MS) throw new ClusterError(`delay and jitter together must be at most ${MAX_TIMER_MS} ms (about 24.8 days); to lose messages, use drop 100 or cut the link`, 'INVALID_ARGUMENT');
     this.update(from, to, { delayMs: ms, jitterMs });
   }
 
@@ -94,6 +100,11 @@ export class SimulatedNetwork {
   carriesLeadership(from: NodeId, to: NodeId, electionMs: number): boolean {
     const rule = this.rule(from, to);
     return !rule.cut && rule.dropPercent < 100 && rule.delayMs < electionMs;
+  }
+
+  /** Whether a and b can hold a leader–follower relationship: both ways (a peer is always in touch with itself). */
+  inTouch(a: NodeId, b: NodeId, electionMs: number): boolean {
+    return a === b || (this.carriesLeadership(a, b, electionMs) && this.carriesLeadership(b, a, electionMs));
   }
 
   /** True when `id` can neither send to nor receive from any of the others. */
